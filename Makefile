@@ -1,0 +1,79 @@
+# ngx_http_proxy_wasm_module: a Proxy-Wasm host for nginx and OpenResty.
+# `make help` lists the targets. Everything runs from a fresh Debian 12 machine: `make test` and `make run`
+# install what is missing first (`make deps`).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NGINX_BINARY  ?= /usr/sbin/nginx
+NGINX_SRC     ?= /usr/share/nginx/src
+NGINX_OBJS    := build/nginx-objs
+MODULE        := target/release/libngx_http_proxy_wasm_module.so
+RUNNER        := target/release/test-nginx
+MODULES_DIR   := /usr/share/nginx/modules
+PLUGINS       := t/plugins/fault_injection.wasm
+DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
+                 lua-resty-lrucache lua-cjson libclang-dev clang wrk curl
+SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
+
+.PHONY: help deps configure build plugins test test-unit test-nginx run lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+deps: ## install what a fresh Debian 12 lacks (apt packages, the wasm32-wasip1 target); quiet when all is there
+	@missing=$$(for p in $(DEBIAN_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+
+configure: $(NGINX_OBJS)/ngx_auto_config.h ## configure Debian's nginx headers out of tree (build/nginx-objs)
+
+$(NGINX_OBJS)/ngx_auto_config.h:
+	@mkdir -p $(NGINX_OBJS)
+	cd $(NGINX_SRC) && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" --builddir=$(CURDIR)/$(NGINX_OBJS) >/dev/null
+
+build: deps configure ## build the nginx module (release) and check it loads into $(NGINX_BINARY)
+	NGINX_BINARY=$(NGINX_BINARY) cargo build --release --workspace
+	@want=$$(grep -aoE '[0-9]+,[0-9]+,[0-9]+,[01]{30,}' $(NGINX_BINARY) | head -1); \
+	got=$$(grep -aoE '[0-9]+,[0-9]+,[0-9]+,[01]{30,}' $(MODULE) | head -1); \
+	if [ "$$want" != "$$got" ]; then \
+	    echo "error: module signature $$got differs from $(NGINX_BINARY)'s $$want: it would not load." >&2; \
+	    echo "       Rebuild against that nginx's configured tree (NGINX_SOURCE_DIR/NGINX_BUILD_DIR)." >&2; \
+	    rm -f $(MODULE); exit 1; \
+	fi
+
+plugins: deps ## build the test plugins under t/plugins (wasm32-wasip1)
+	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
+	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
+
+test: build plugins test-unit test-nginx ## everything: cargo tests, then every .t suite
+
+test-unit: ## cargo tests of the host core, the module and the runner
+	cargo test --workspace -q 2>&1 | grep -vE '^(running 0 tests|test result: ok. 0 passed.*|)$$'; exit $${PIPESTATUS[0]}
+
+test-nginx: ## every t/*.t suite through the project's runner (after build and plugins)
+	@mkdir -p build/demo/logs
+	$(NGINX_BINARY) -t -q -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -e $(CURDIR)/build/demo/logs/error.log
+	TEST_NGINX_BINARY=$(NGINX_BINARY) TEST_NGINX_LOAD_MODULES="$(LOAD_MODULES)" $(RUNNER) --jobs 2 t/
+
+run: build plugins ## run the demo: nginx in the foreground with the fault-injection plugin on 127.0.0.1:9080
+	@mkdir -p build/demo/logs
+	@echo "try:  curl -i 127.0.0.1:9080/wasm      (200 hello world, from the Wasm plugin through Lua)"
+	@echo "      curl -i 127.0.0.1:9080/wasm-403  (403 with the plugin's body)"
+	@echo "stop with Ctrl-C"
+	$(NGINX_BINARY) -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -g 'daemon off;' \
+	    -e $(CURDIR)/build/demo/logs/error.log
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean: ## remove build outputs and test servroots
+	cargo clean
+	rm -rf build t/servroot* t/plugins/*.wasm t/plugins/*/target

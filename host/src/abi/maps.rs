@@ -1,0 +1,151 @@
+//! Header maps: `proxy_get_header_map_*`, `proxy_set_header_map_pairs`, `proxy_add/replace/remove_header_map_value`.
+
+use wasmtime::Caller;
+
+use super::memory::{copy_out, read, read_limited, status, write_u32, HostResult, Stop};
+use crate::backend::HttpBackend;
+use crate::limits::{MAX_MAP_BYTES, MAX_PROPERTY_BYTES};
+use crate::map;
+use crate::types::{MapType, Status};
+use crate::vm::HostState;
+
+/// Run `f` against the HTTP stream of the current call; maps exist only for an HTTP context.
+fn with_http<R>(
+    caller: &mut Caller<'_, HostState>,
+    f: impl FnOnce(&mut dyn HttpBackend) -> Result<R, Status>,
+) -> Result<R, Stop> {
+    let backend = caller.data_mut().backend().ok_or(Status::InternalFailure)?;
+    let http = backend.http().ok_or(Status::NotFound)?;
+    f(http).map_err(Stop::Status)
+}
+
+fn map_type(v: i32) -> Result<MapType, Stop> {
+    MapType::from_i32(v).ok_or(Stop::Status(Status::BadArgument))
+}
+
+pub(crate) fn proxy_get_header_map_pairs(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    ptr_out: i32,
+    size_out: i32,
+) -> wasmtime::Result<i32> {
+    status((|| {
+        let kind = map_type(kind)?;
+        let pairs = with_http(&mut caller, |h| h.map_pairs(kind))?;
+        copy_out(&mut caller, &map::encode(&pairs), ptr_out, size_out)
+    })())
+}
+
+pub(crate) fn proxy_get_header_map_size(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    size_out: i32,
+) -> wasmtime::Result<i32> {
+    status((|| {
+        let kind = map_type(kind)?;
+        let pairs = with_http(&mut caller, |h| h.map_pairs(kind))?;
+        write_u32(&mut caller, size_out, map::encoded_len(&pairs) as u32)
+    })())
+}
+
+pub(crate) fn proxy_get_header_map_value(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    key_ptr: i32,
+    key_len: i32,
+    ptr_out: i32,
+    size_out: i32,
+) -> wasmtime::Result<i32> {
+    status((|| {
+        let kind = map_type(kind)?;
+        let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
+        let value = with_http(&mut caller, |h| h.map_value(kind, &key))?;
+        match value {
+            Some(v) => copy_out(&mut caller, &v, ptr_out, size_out),
+            None => Err(Stop::Status(Status::NotFound)),
+        }
+    })())
+}
+
+pub(crate) fn proxy_set_header_map_pairs(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<i32> {
+    status((|| -> HostResult {
+        let kind = map_type(kind)?;
+        let bytes = read_limited(&mut caller, ptr, len, MAX_MAP_BYTES)?;
+        let pairs = map::decode(&bytes).map_err(|_| Status::BadArgument)?;
+        with_http(&mut caller, |h| {
+            for (k, _) in h.map_pairs(kind)? {
+                if !k.starts_with(b":") {
+                    h.map_remove(kind, &k)?;
+                }
+            }
+            for (k, v) in &pairs {
+                if k.starts_with(b":") {
+                    h.map_replace(kind, k, v)?;
+                } else {
+                    h.map_add(kind, k, v)?;
+                }
+            }
+            Ok(())
+        })
+    })())
+}
+
+fn key_value(
+    caller: &mut Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    value_ptr: i32,
+    value_len: i32,
+) -> Result<(Vec<u8>, Vec<u8>), Stop> {
+    let key = read_limited(caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
+    let value = read(caller, value_ptr, value_len)?;
+    Ok((key, value))
+}
+
+pub(crate) fn proxy_add_header_map_value(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    key_ptr: i32,
+    key_len: i32,
+    value_ptr: i32,
+    value_len: i32,
+) -> wasmtime::Result<i32> {
+    status((|| {
+        let kind = map_type(kind)?;
+        let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
+        with_http(&mut caller, |h| h.map_add(kind, &k, &v))
+    })())
+}
+
+pub(crate) fn proxy_replace_header_map_value(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    key_ptr: i32,
+    key_len: i32,
+    value_ptr: i32,
+    value_len: i32,
+) -> wasmtime::Result<i32> {
+    status((|| {
+        let kind = map_type(kind)?;
+        let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
+        with_http(&mut caller, |h| h.map_replace(kind, &k, &v))
+    })())
+}
+
+pub(crate) fn proxy_remove_header_map_value(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    key_ptr: i32,
+    key_len: i32,
+) -> wasmtime::Result<i32> {
+    status((|| {
+        let kind = map_type(kind)?;
+        let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
+        with_http(&mut caller, |h| h.map_remove(kind, &key))
+    })())
+}

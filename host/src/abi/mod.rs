@@ -1,0 +1,258 @@
+//! The host functions a plugin imports, registered once in the process's `Linker`.
+//!
+//! Every host function has the same shape: decode enums, read guest memory (bounds-checked, `memory.rs`),
+//! ask the backend, copy results out through the guest allocator, return a status. The table in
+//! `add_to_linker` lists every name with the ABI version that introduced it.
+
+mod buffers;
+mod http;
+mod log;
+mod maps;
+pub(crate) mod memory;
+mod properties;
+mod wasi;
+
+use wasmtime::{Caller, Linker};
+
+use crate::types::{LogLevel, Status};
+use crate::vm::HostState;
+
+/// Log on behalf of the plugin of the current call.
+pub(crate) fn host_log(caller: &mut Caller<'_, HostState>, level: LogLevel, message: &[u8]) {
+    let plugin = caller.data().plugin.clone();
+    if let Some(backend) = caller.data_mut().backend() {
+        backend.log(level, &plugin, message);
+    }
+}
+
+fn proxy_set_effective_context(
+    mut caller: Caller<'_, HostState>,
+    id: i32,
+) -> wasmtime::Result<i32> {
+    let state = caller.data_mut();
+    if !state.contexts.contains_key(&(id as u32)) {
+        return Ok(Status::BadArgument as i32);
+    }
+    state.effective_context = id as u32;
+    Ok(Status::Ok as i32)
+}
+
+/// `proxy_done` ends a context that delayed its end from `proxy_on_done`; this host does not delay
+/// context ends, so there is never one pending.
+fn proxy_done(_caller: Caller<'_, HostState>) -> wasmtime::Result<i32> {
+    Ok(Status::NotFound as i32)
+}
+
+/// Answer a host function this host does not implement yet: `Unimplemented`, logged once per plugin instance.
+fn refuse(caller: &mut Caller<'_, HostState>, name: &'static str) -> wasmtime::Result<i32> {
+    if !caller.data().warned_unimplemented.contains(&name) {
+        caller.data_mut().warned_unimplemented.push(name);
+        let msg = format!("{name} is not implemented by this host; it returns Unimplemented");
+        host_log(caller, LogLevel::Warn, msg.as_bytes());
+    }
+    Ok(Status::Unimplemented as i32)
+}
+
+/// Register a refused host function taking `n` i32 arguments.
+macro_rules! refused {
+    ($linker:expr, $name:literal, $($arg:ident),*) => {
+        $linker.func_wrap("env", $name, |mut caller: Caller<'_, HostState>, $($arg: i32),*| {
+            $(let _ = $arg;)*
+            refuse(&mut caller, $name)
+        })?
+    };
+}
+
+const WASI_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
+
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    let l = linker;
+    // context (0.1.0)
+    l.func_wrap(
+        "env",
+        "proxy_set_effective_context",
+        proxy_set_effective_context,
+    )?;
+    l.func_wrap("env", "proxy_done", proxy_done)?;
+    // logging and time (0.1.0; proxy_get_log_level 0.2.0)
+    l.func_wrap("env", "proxy_log", log::proxy_log)?;
+    l.func_wrap("env", "proxy_get_log_level", log::proxy_get_log_level)?;
+    l.func_wrap(
+        "env",
+        "proxy_get_current_time_nanoseconds",
+        log::proxy_get_current_time_nanoseconds,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_tick_period_milliseconds",
+        log::proxy_set_tick_period_milliseconds,
+    )?;
+    // buffers (0.1.0; proxy_get_configuration is 0.1.0 only)
+    l.func_wrap(
+        "env",
+        "proxy_get_buffer_bytes",
+        buffers::proxy_get_buffer_bytes,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_buffer_bytes",
+        buffers::proxy_set_buffer_bytes,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_buffer_status",
+        buffers::proxy_get_buffer_status,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_configuration",
+        buffers::proxy_get_configuration,
+    )?;
+    // header maps (0.1.0; proxy_get_header_map_size 0.2.1)
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_pairs",
+        maps::proxy_get_header_map_pairs,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_size",
+        maps::proxy_get_header_map_size,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_header_map_pairs",
+        maps::proxy_set_header_map_pairs,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_value",
+        maps::proxy_get_header_map_value,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_add_header_map_value",
+        maps::proxy_add_header_map_value,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_replace_header_map_value",
+        maps::proxy_replace_header_map_value,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_remove_header_map_value",
+        maps::proxy_remove_header_map_value,
+    )?;
+    // properties (0.1.0)
+    l.func_wrap("env", "proxy_get_property", properties::proxy_get_property)?;
+    l.func_wrap("env", "proxy_set_property", properties::proxy_set_property)?;
+    // stream control (0.2.0; the _request/_response forms and clear_route_cache are 0.1.0)
+    l.func_wrap(
+        "env",
+        "proxy_send_local_response",
+        http::proxy_send_local_response,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_send_http_response",
+        http::proxy_send_local_response,
+    )?;
+    l.func_wrap("env", "proxy_continue_stream", http::proxy_continue_stream)?;
+    l.func_wrap("env", "proxy_continue_request", http::proxy_continue_legacy)?;
+    l.func_wrap(
+        "env",
+        "proxy_continue_response",
+        http::proxy_continue_legacy,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_clear_route_cache",
+        http::proxy_clear_route_cache,
+    )?;
+    refused!(l, "proxy_close_stream", kind);
+    refused!(l, "proxy_get_status", code, ptr, size);
+    // HTTP calls (0.1.0 proxy_http_call; vNEXT alias proxy_dispatch_http_call)
+    refused!(l, "proxy_http_call", a, b, c, d, e, f, g, h, timeout, token);
+    refused!(
+        l,
+        "proxy_dispatch_http_call",
+        a,
+        b,
+        c,
+        d,
+        e,
+        f,
+        g,
+        h,
+        timeout,
+        token
+    );
+    // gRPC (0.1.0)
+    refused!(
+        l,
+        "proxy_grpc_call",
+        a,
+        b,
+        c,
+        d,
+        e,
+        f,
+        g,
+        h,
+        i,
+        j,
+        timeout,
+        token
+    );
+    refused!(l, "proxy_grpc_stream", a, b, c, d, e, f, g, h, token);
+    refused!(l, "proxy_grpc_send", token, ptr, size, end);
+    refused!(l, "proxy_grpc_cancel", token);
+    refused!(l, "proxy_grpc_close", token);
+    // shared data and queues (0.1.0)
+    refused!(l, "proxy_get_shared_data", a, b, c, d, cas);
+    refused!(l, "proxy_set_shared_data", a, b, c, d, cas);
+    refused!(l, "proxy_register_shared_queue", a, b, id);
+    refused!(l, "proxy_resolve_shared_queue", a, b, c, d, id);
+    refused!(l, "proxy_enqueue_shared_queue", id, ptr, size);
+    refused!(l, "proxy_dequeue_shared_queue", id, ptr, size);
+    // metrics (0.1.0)
+    refused!(l, "proxy_define_metric", kind, ptr, size, id);
+    l.func_wrap(
+        "env",
+        "proxy_increment_metric",
+        |mut c: Caller<'_, HostState>, _id: i32, _v: i64| refuse(&mut c, "proxy_increment_metric"),
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_record_metric",
+        |mut c: Caller<'_, HostState>, _id: i32, _v: i64| refuse(&mut c, "proxy_record_metric"),
+    )?;
+    refused!(l, "proxy_get_metric", id, out);
+    // foreign functions (0.2.0)
+    refused!(l, "proxy_call_foreign_function", a, b, c, d, e, f);
+
+    for m in WASI_MODULES {
+        l.func_wrap(m, "fd_write", wasi::fd_write)?;
+        l.func_wrap(m, "fd_read", wasi::ebadf_4)?;
+        l.func_wrap(m, "fd_close", wasi::ebadf_1)?;
+        l.func_wrap(m, "fd_seek", wasi::fd_seek)?;
+        l.func_wrap(m, "fd_fdstat_get", wasi::fd_fdstat_get)?;
+        l.func_wrap(m, "fd_fdstat_set_flags", wasi::fd_fdstat_set_flags)?;
+        l.func_wrap(m, "fd_prestat_get", wasi::ebadf_2)?;
+        l.func_wrap(m, "fd_prestat_dir_name", wasi::ebadf_3)?;
+        l.func_wrap(m, "path_open", wasi::path_open)?;
+        l.func_wrap(m, "path_filestat_get", wasi::ebadf_5)?;
+        l.func_wrap(m, "environ_sizes_get", wasi::sizes_empty)?;
+        l.func_wrap(m, "environ_get", wasi::get_empty)?;
+        l.func_wrap(m, "args_sizes_get", wasi::sizes_empty)?;
+        l.func_wrap(m, "args_get", wasi::get_empty)?;
+        l.func_wrap(m, "clock_time_get", wasi::clock_time_get)?;
+        l.func_wrap(m, "clock_res_get", wasi::clock_res_get)?;
+        l.func_wrap(m, "random_get", wasi::random_get)?;
+        l.func_wrap(m, "proc_exit", wasi::proc_exit)?;
+        l.func_wrap(m, "sched_yield", wasi::sched_yield)?;
+        l.func_wrap(m, "poll_oneoff", wasi::poll_oneoff)?;
+    }
+    Ok(())
+}

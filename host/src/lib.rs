@@ -1,0 +1,21 @@
+//! An nginx-free Proxy-Wasm host core on wasmtime.
+//!
+//! The proxy (the nginx module, or a fake in tests) implements [`Backend`]/[`HttpBackend`]; this crate owns the
+//! engine, the plugins, their contexts and the ABI. See `abi/mod.rs` for the host-function table.
+
+mod abi;
+mod backend;
+mod backend_stderr;
+mod engine;
+mod error;
+pub mod limits;
+pub mod map;
+mod plugin;
+pub mod types;
+mod vm;
+
+pub use backend::{Backend, HttpBackend};
+pub use error::Error;
+pub use plugin::{set_default_backend, DefaultBackend, HttpContext, Outcome, Plugin, RootContext};
+pub use types::{Action, LogLevel, MapType, Status};
+pub use vm::LocalResponse;

@@ -1,0 +1,277 @@
+//! One plugin instance: its wasmtime `Store`, the guest callbacks resolved once, and the per-call state that
+//! host functions reach through `Caller::data()`.
+
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+use wasmtime::{Instance, Memory, Module, Store, TypedFunc, WasmParams, WasmResults};
+
+use crate::backend::Backend;
+use crate::engine::{engine, linker};
+use crate::error::Error;
+use crate::types::{AbiVersion, BufferType};
+
+/// A local response a plugin asked for with `proxy_send_local_response`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalResponse {
+    pub status: u32,
+    pub headers: Vec<crate::map::Pair>,
+    pub body: Vec<u8>,
+    /// The `details` string of the call, for the log.
+    pub details: Vec<u8>,
+}
+
+/// A body chunk exposed to the guest through `proxy_get_buffer_bytes` during one callback.
+#[derive(Debug, Default)]
+pub(crate) struct BodyChunk {
+    pub kind: Option<BufferType>,
+    pub bytes: Vec<u8>,
+    pub end_of_stream: bool,
+    pub modified: bool,
+}
+
+/// What a context is, so `proxy_set_effective_context` can refuse unknown ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContextKind {
+    Root,
+    Http { root: u32 },
+}
+
+/// The data of a plugin's `Store`.
+pub struct HostState {
+    pub(crate) plugin: Rc<str>,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) allocate: Option<TypedFunc<i32, i32>>,
+    /// The proxy services of the call in progress; set by `Vm::call` and cleared when it returns.
+    backend: Option<NonNull<dyn Backend>>,
+    pub(crate) vm_configuration: Rc<[u8]>,
+    /// Configuration of the root context being configured (only during `proxy_on_configure`).
+    pub(crate) plugin_configuration: Option<Rc<[u8]>>,
+    pub(crate) body: BodyChunk,
+    pub(crate) local_response: Option<LocalResponse>,
+    pub(crate) contexts: HashMap<u32, ContextKind>,
+    pub(crate) effective_context: u32,
+    /// Host functions that returned `Unimplemented` once already (logged once per name).
+    pub(crate) warned_unimplemented: Vec<&'static str>,
+}
+
+impl HostState {
+    /// The backend of the call in progress.
+    ///
+    /// Host functions only run inside `Vm::call`, which sets the pointer for exactly that duration, so it is
+    /// always set and valid here; `None` means a host function ran outside a call (a bug), reported as such.
+    pub(crate) fn backend(&mut self) -> Option<&mut dyn Backend> {
+        // SAFETY: `Vm::call` stores a pointer to a `&mut dyn Backend` that outlives the guest call and removes it
+        // before returning; the store is used by one thread and the reference is not kept past this borrow.
+        self.backend.map(|mut p| unsafe { p.as_mut() })
+    }
+}
+
+/// The signature of header callbacks differs between ABI 0.1.0 and 0.2.x.
+pub(crate) enum HeadersFn {
+    V1(TypedFunc<(i32, i32), i32>),
+    V2(TypedFunc<(i32, i32, i32), i32>),
+}
+
+/// Guest callbacks resolved once per instance (never looked up by name per call).
+pub(crate) struct Callbacks {
+    pub on_context_create: TypedFunc<(i32, i32), ()>,
+    pub on_vm_start: Option<TypedFunc<(i32, i32), i32>>,
+    pub on_configure: Option<TypedFunc<(i32, i32), i32>>,
+    pub on_request_headers: Option<HeadersFn>,
+    pub on_request_body: Option<TypedFunc<(i32, i32, i32), i32>>,
+    pub on_response_headers: Option<HeadersFn>,
+    pub on_response_body: Option<TypedFunc<(i32, i32, i32), i32>>,
+    pub on_done: Option<TypedFunc<i32, i32>>,
+    pub on_log: Option<TypedFunc<i32, ()>>,
+    pub on_delete: Option<TypedFunc<i32, ()>>,
+}
+
+pub(crate) struct Vm {
+    pub store: Store<HostState>,
+    pub cb: Callbacks,
+    next_context_id: u32,
+    /// Why this instance must not run again (it trapped).
+    failed: Option<String>,
+}
+
+fn typed<P: WasmParams, R: WasmResults>(
+    instance: &Instance,
+    store: &mut Store<HostState>,
+    name: &str,
+) -> Result<Option<TypedFunc<P, R>>, Error> {
+    match instance.get_func(&mut *store, name) {
+        None => Ok(None),
+        Some(f) => f
+            .typed::<P, R>(&*store)
+            .map(Some)
+            .map_err(|e| Error::Load(format!("export \"{name}\" has the wrong signature: {e}"))),
+    }
+}
+
+fn headers_fn(
+    instance: &Instance,
+    store: &mut Store<HostState>,
+    abi: AbiVersion,
+    name: &str,
+) -> Result<Option<HeadersFn>, Error> {
+    Ok(if abi == AbiVersion::V0_1_0 {
+        typed(instance, store, name)?.map(HeadersFn::V1)
+    } else {
+        typed(instance, store, name)?.map(HeadersFn::V2)
+    })
+}
+
+/// Compile a plugin. Fails with a message naming what is wrong with the file.
+pub(crate) fn compile(bytes: &[u8]) -> Result<(Module, AbiVersion), Error> {
+    if !bytes.starts_with(b"\0asm") && !bytes.starts_with(b"(module") {
+        return Err(Error::Load("not a WebAssembly module".into()));
+    }
+    let module = Module::new(engine(), bytes).map_err(|e| Error::Load(format!("{e:#}")))?;
+    let abi = module
+        .exports()
+        .filter_map(|e| AbiVersion::from_export(e.name()))
+        .max()
+        .ok_or_else(|| {
+            Error::Load(
+                "no proxy_abi_version_0_1_0/0_2_0/0_2_1 export: not a Proxy-Wasm plugin".into(),
+            )
+        })?;
+    Ok((module, abi))
+}
+
+impl Vm {
+    /// Instantiate `module` and run its start function.
+    pub(crate) fn instantiate(
+        plugin: Rc<str>,
+        module: &Module,
+        abi: AbiVersion,
+        vm_configuration: Rc<[u8]>,
+        backend: &mut dyn Backend,
+    ) -> Result<Vm, Error> {
+        let pre = linker()
+            .instantiate_pre(module)
+            .map_err(|e| Error::Load(format!("{e:#}")))?;
+        let state = HostState {
+            plugin,
+            memory: None,
+            allocate: None,
+            backend: None,
+            vm_configuration,
+            plugin_configuration: None,
+            body: BodyChunk::default(),
+            local_response: None,
+            contexts: HashMap::new(),
+            effective_context: 0,
+            warned_unimplemented: Vec::new(),
+        };
+        let mut store = Store::new(engine(), state);
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| Error::Load("the module exports no \"memory\"".into()))?;
+        let allocate = match typed::<i32, i32>(&instance, &mut store, "proxy_on_memory_allocate")? {
+            Some(f) => Some(f),
+            None => typed::<i32, i32>(&instance, &mut store, "malloc")?,
+        };
+        if allocate.is_none() {
+            return Err(Error::Load(
+                "the module exports neither proxy_on_memory_allocate nor malloc".into(),
+            ));
+        }
+        store.data_mut().memory = Some(memory);
+        store.data_mut().allocate = allocate;
+
+        let on_context_create = typed(&instance, &mut store, "proxy_on_context_create")?
+            .ok_or_else(|| Error::Load("the module exports no proxy_on_context_create".into()))?;
+        let cb = Callbacks {
+            on_context_create,
+            on_vm_start: typed(&instance, &mut store, "proxy_on_vm_start")?,
+            on_configure: typed(&instance, &mut store, "proxy_on_configure")?,
+            on_request_headers: headers_fn(&instance, &mut store, abi, "proxy_on_request_headers")?,
+            on_request_body: typed(&instance, &mut store, "proxy_on_request_body")?,
+            on_response_headers: headers_fn(
+                &instance,
+                &mut store,
+                abi,
+                "proxy_on_response_headers",
+            )?,
+            on_response_body: typed(&instance, &mut store, "proxy_on_response_body")?,
+            on_done: typed(&instance, &mut store, "proxy_on_done")?,
+            on_log: typed(&instance, &mut store, "proxy_on_log")?,
+            on_delete: typed(&instance, &mut store, "proxy_on_delete")?,
+        };
+        let mut vm = Vm {
+            store,
+            cb,
+            next_context_id: 0,
+            failed: None,
+        };
+        if let Some(init) = typed::<(), ()>(&instance, &mut vm.store, "_initialize")? {
+            vm.call(backend, "_initialize", init, ())?;
+        } else if let Some(start) = typed::<(), ()>(&instance, &mut vm.store, "_start")? {
+            vm.call(backend, "_start", start, ())?;
+        }
+        Ok(vm)
+    }
+
+    /// A fresh context id, registered as `kind`.
+    pub(crate) fn new_context(&mut self, kind: ContextKind) -> u32 {
+        self.next_context_id += 1;
+        let id = self.next_context_id;
+        self.store.data_mut().contexts.insert(id, kind);
+        id
+    }
+
+    pub(crate) fn forget_context(&mut self, id: u32) {
+        self.store.data_mut().contexts.remove(&id);
+    }
+
+    pub(crate) fn state(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// Call a guest function with `backend` reachable from host functions for the duration of the call.
+    /// A trap marks the instance failed: it is never entered again.
+    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+        &mut self,
+        backend: &mut dyn Backend,
+        callback: &'static str,
+        func: TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, Error> {
+        if let Some(reason) = &self.failed {
+            return Err(Error::Unusable(reason.clone()));
+        }
+        // SAFETY: only the lifetime is erased; the pointer is removed below before `backend` can end.
+        let ptr: NonNull<dyn Backend> = unsafe {
+            std::mem::transmute::<NonNull<dyn Backend + '_>, NonNull<dyn Backend + 'static>>(
+                NonNull::from(backend),
+            )
+        };
+        self.store.data_mut().backend = Some(ptr);
+        let result = func.call(&mut self.store, params);
+        self.store.data_mut().backend = None;
+        result.map_err(|e| {
+            let message = trap_message(&e);
+            self.failed = Some(format!("{callback} trapped: {message}"));
+            Error::Trap { callback, message }
+        })
+    }
+}
+
+/// The most useful one-line description of a trap: the trap code plus the guest's own message when a host
+/// function raised it.
+fn trap_message(e: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    parts.dedup();
+    parts.retain(|p| !p.starts_with("error while executing at wasm backtrace"));
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}

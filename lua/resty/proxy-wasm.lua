@@ -1,0 +1,220 @@
+-- resty.proxy-wasm: run Proxy-Wasm plugins from OpenResty / lua-nginx-module.
+--
+-- The Lua API of api7/wasm-nginx-module (so Apache APISIX's wasm layer runs on it unchanged), over the C ABI
+-- exported by ngx_http_proxy_wasm_module (src/ffi.rs). Load the module with `load_module` first.
+--
+--   local wasm = require("resty.proxy-wasm")
+--   local plugin, err = wasm.load(name, path)           -- in init_by_lua / init_worker_by_lua / any phase
+--   local ctx, err = wasm.on_configure(plugin, conf)    -- conf: a non-empty string
+--   local ok, err = wasm.on_http_request_headers(ctx)   -- access or rewrite phase
+--   local ok, err = wasm.on_http_request_body(ctx, body, eof)
+--   local ok, err = wasm.on_http_response_headers(ctx)  -- header_filter
+--   local ok, err = wasm.on_http_response_body(ctx)     -- body_filter (uses ngx.arg[1], ngx.arg[2])
+--
+-- When a plugin sends a local response from a request phase, the call does not return: the response is sent
+-- (status, the plugin's headers, its body or nginx's error page) and the request ends with ngx.exit.
+
+local ffi = require("ffi")
+local base = require("resty.core.base")
+
+local C = ffi.C
+local ffi_cast = ffi.cast
+local ffi_gc = ffi.gc
+local ffi_string = ffi.string
+local get_request = base.get_request
+local get_phase = ngx.get_phase
+local io_open = io.open
+local pairs = pairs
+local type = type
+local ngx = ngx
+local ngx_exit = ngx.exit
+local ngx_print = ngx.print
+local ngx_send_headers = ngx.send_headers
+local ngx_header = ngx.header
+local HTTP_OK = ngx.HTTP_OK
+
+ffi.cdef[[
+typedef struct {
+    int                   status;
+    const unsigned char  *body;
+    size_t                body_len;
+    const unsigned char  *headers;
+    size_t                headers_len;
+} ngx_proxy_wasm_result_t;
+
+void *ngx_proxy_wasm_load(const char *name, size_t name_len, const char *code, size_t code_len);
+void ngx_proxy_wasm_unload(void *plugin);
+void *ngx_proxy_wasm_on_configure(void *plugin, const char *conf, size_t conf_len);
+void ngx_proxy_wasm_delete_plugin_ctx(void *ctx);
+int ngx_proxy_wasm_on_http(void *r, void *ctx, int phase, const char *body, size_t body_len, int eof,
+                           ngx_proxy_wasm_result_t *out);
+]]
+
+local ERROR = -1
+local LOCAL_RESPONSE = 1
+local BODY = 2
+
+local NO_REQUEST_PHASES = { init = true, init_worker = true, timer = true }
+
+local PHASE_REQUEST_HEADERS = 0
+local PHASE_REQUEST_BODY = 1
+local PHASE_RESPONSE_HEADERS = 2
+local PHASE_RESPONSE_BODY = 3
+
+-- One result buffer, reused by every call (the C side fills it; Lua copies out at once).
+local result = ffi.new("ngx_proxy_wasm_result_t[1]")
+local u32p = ffi.typeof("const uint32_t *")
+
+local _M = { version = "0.1.0" }
+
+function _M.load(name, path)
+    if type(name) ~= "string" or name == "" then
+        return nil, "bad name"
+    end
+    if type(path) ~= "string" then
+        return nil, "bad path"
+    end
+    local f, err = io_open(path, "rb")
+    if not f then
+        return nil, err
+    end
+    local code
+    code, err = f:read("*a")
+    f:close()
+    if not code then
+        return nil, err
+    end
+    local plugin = C.ngx_proxy_wasm_load(name, #name, code, #code)
+    if plugin == nil then
+        return nil, "failed to load wasm plugin"
+    end
+    return ffi_gc(plugin, C.ngx_proxy_wasm_unload)
+end
+
+function _M.on_configure(plugin, conf)
+    if type(plugin) ~= "cdata" then
+        return nil, "bad plugin"
+    end
+    if type(conf) ~= "string" or conf == "" then
+        return nil, "bad conf"
+    end
+    local ctx = C.ngx_proxy_wasm_on_configure(plugin, conf, #conf)
+    if ctx == nil then
+        return nil, "failed to run proxy_on_configure"
+    end
+    return ffi_gc(ctx, C.ngx_proxy_wasm_delete_plugin_ctx)
+end
+
+-- Decode a Proxy-Wasm header map: u32 count, count x (u32 key_len, u32 value_len), then NUL-terminated data.
+local function decode_map(ptr, len)
+    local headers = {}
+    if len < 4 then
+        return headers
+    end
+    local n = ffi_cast(u32p, ptr)[0]
+    local sizes = ffi_cast(u32p, ptr + 4)
+    local data = ptr + 4 + n * 8
+    for i = 0, n - 1 do
+        local klen, vlen = sizes[i * 2], sizes[i * 2 + 1]
+        local key = ffi_string(data, klen)
+        data = data + klen + 1
+        local value = ffi_string(data, vlen)
+        data = data + vlen + 1
+        local prev = headers[key]
+        if prev == nil then
+            headers[key] = value
+        elseif type(prev) == "table" then
+            prev[#prev + 1] = value
+        else
+            headers[key] = { prev, value }
+        end
+    end
+    return headers
+end
+
+-- Send the local response the plugin asked for and end the request.
+local function send_local_response()
+    local res = result[0]
+    local status = res.status
+    local body = ffi_string(res.body, res.body_len)
+    local headers = decode_map(res.headers, res.headers_len)
+    ngx.status = status
+    for k, v in pairs(headers) do
+        ngx_header[k] = v
+    end
+    if body ~= "" then
+        ngx_print(body)
+        return ngx_exit(HTTP_OK)
+    end
+    if status >= 300 then
+        -- nginx's own error page for that status, as api7's module does.
+        return ngx_exit(status)
+    end
+    ngx_header["Content-Length"] = 0
+    ngx_send_headers()
+    return ngx_exit(HTTP_OK)
+end
+
+local function call(ctx, phase, body, eof, what)
+    if type(ctx) ~= "cdata" then
+        return nil, "bad plugin ctx"
+    end
+    local r = get_request()
+    -- init_worker_by_lua runs with a fake request that has no connection to answer on.
+    if not r or NO_REQUEST_PHASES[get_phase()] then
+        return nil, "no request found"
+    end
+    local rc = C.ngx_proxy_wasm_on_http(r, ctx, phase, body, body and #body or 0, eof and 1 or 0, result)
+    if rc == ERROR then
+        return nil, what
+    end
+    return rc
+end
+
+function _M.on_http_request_headers(ctx)
+    local rc, err = call(ctx, PHASE_REQUEST_HEADERS, nil, false, "failed to run proxy_on_http_request_headers")
+    if not rc then
+        return nil, err
+    end
+    if rc == LOCAL_RESPONSE then
+        return send_local_response()
+    end
+    return true
+end
+
+function _M.on_http_request_body(ctx, body, eof)
+    if body ~= nil and type(body) ~= "string" then
+        return nil, "bad body"
+    end
+    local rc, err = call(ctx, PHASE_REQUEST_BODY, body, eof, "failed to run proxy_on_http_request_body")
+    if not rc then
+        return nil, err
+    end
+    if rc == LOCAL_RESPONSE then
+        return send_local_response()
+    end
+    return true
+end
+
+function _M.on_http_response_headers(ctx)
+    local rc, err = call(ctx, PHASE_RESPONSE_HEADERS, nil, false, "failed to run proxy_on_http_response_headers")
+    if not rc then
+        return nil, err
+    end
+    return true
+end
+
+function _M.on_http_response_body(ctx)
+    local rc, err = call(ctx, PHASE_RESPONSE_BODY, ngx.arg[1], ngx.arg[2],
+                         "failed to run proxy_on_http_response_body")
+    if not rc then
+        return nil, err
+    end
+    if rc == BODY then
+        local res = result[0]
+        ngx.arg[1] = ffi_string(res.body, res.body_len)
+    end
+    return true
+end
+
+return _M

@@ -1,0 +1,275 @@
+//! The C ABI that `lua/resty/proxy-wasm.lua` calls through LuaJIT FFI.
+//!
+//! This file is the home of the `extern "C"` surface: every entry point catches panics (logged at `[alert]`,
+//! turned into an error return), checks its pointers, and maps host-core errors to return codes once. Detailed
+//! reasons go to the nginx error log; Lua returns the fixed error strings of the api7 API.
+//!
+//! Ownership: `ngx_proxy_wasm_load` returns a boxed `Plugin`, `ngx_proxy_wasm_on_configure` a boxed
+//! `RootContext` (the Lua "plugin ctx"); Lua frees both from its GC through the matching free functions. A
+//! plugin ctx freed while requests still use it lives on in their HTTP contexts until they end.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ngx::ffi::ngx_http_request_t;
+use proxy_wasm_host::{map, Action, LogLevel, Outcome, Plugin, RootContext};
+
+use crate::backend::{cycle_backend, RequestBackend};
+use crate::log;
+use crate::request::request_ctx;
+
+/// Result of `ngx_proxy_wasm_on_http`, filled when it returns `NGX_PROXY_WASM_LOCAL_RESPONSE` or
+/// `NGX_PROXY_WASM_BODY`. The pointers stay valid until the next call.
+#[repr(C)]
+pub struct ngx_proxy_wasm_result_t {
+    pub status: c_int,
+    pub body: *const u8,
+    pub body_len: usize,
+    /// Headers of a local response, in the Proxy-Wasm map encoding.
+    pub headers: *const u8,
+    pub headers_len: usize,
+}
+
+const NGX_PROXY_WASM_ERROR: c_int = -1;
+const NGX_PROXY_WASM_CONTINUE: c_int = 0;
+const NGX_PROXY_WASM_LOCAL_RESPONSE: c_int = 1;
+const NGX_PROXY_WASM_BODY: c_int = 2;
+
+/// Phases of `ngx_proxy_wasm_on_http`.
+const PHASE_REQUEST_HEADERS: c_int = 0;
+const PHASE_REQUEST_BODY: c_int = 1;
+const PHASE_RESPONSE_HEADERS: c_int = 2;
+const PHASE_RESPONSE_BODY: c_int = 3;
+
+#[derive(Default)]
+struct Scratch {
+    body: Vec<u8>,
+    headers: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn alert(what: &str) {
+    log::write(
+        ngx::log::ngx_cycle_log().as_ptr(),
+        LogLevel::Critical,
+        format_args!("proxy-wasm: panic in {what}; the call failed"),
+    );
+}
+
+/// Run `f`, turning a panic into `on_panic` and an alert line.
+fn guarded<T>(what: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(_) => {
+            alert(what);
+            on_panic
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` must point to `len` readable bytes (or be null with `len` 0).
+unsafe fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}
+
+/// Compile and instantiate a plugin. Returns null (and logs why) on failure.
+///
+/// # Safety
+/// `name`/`code` must point to `name_len`/`code_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_load(
+    name: *const u8,
+    name_len: usize,
+    code: *const u8,
+    code_len: usize,
+) -> *mut c_void {
+    guarded("ngx_proxy_wasm_load", std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let (name, code) = unsafe { (slice(name, name_len), slice(code, code_len)) };
+        let name = String::from_utf8_lossy(name);
+        let mut backend = cycle_backend();
+        match Plugin::load(&name, code, b"", &mut *backend) {
+            Ok(p) => Box::into_raw(Box::new(p)) as *mut c_void,
+            Err(e) => {
+                backend.log(
+                    LogLevel::Error,
+                    &name,
+                    format!("failed to load: {e}").as_bytes(),
+                );
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// Free a plugin returned by `ngx_proxy_wasm_load`.
+///
+/// # Safety
+/// `plugin` must come from `ngx_proxy_wasm_load` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_unload(plugin: *mut c_void) {
+    guarded("ngx_proxy_wasm_unload", (), || {
+        if !plugin.is_null() {
+            // SAFETY: guaranteed by the caller.
+            drop(unsafe { Box::from_raw(plugin as *mut Plugin) });
+        }
+    })
+}
+
+/// Create and configure a root context ("plugin ctx"). Returns null (and logs why) on failure.
+///
+/// # Safety
+/// `plugin` must be a live plugin; `conf` must point to `conf_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_on_configure(
+    plugin: *mut c_void,
+    conf: *const u8,
+    conf_len: usize,
+) -> *mut c_void {
+    guarded("ngx_proxy_wasm_on_configure", std::ptr::null_mut(), || {
+        if plugin.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: guaranteed by the caller.
+        let (plugin, conf) = unsafe { (&*(plugin as *const Plugin), slice(conf, conf_len)) };
+        let mut backend = cycle_backend();
+        match plugin.configure(conf, &mut *backend) {
+            Ok(root) => Box::into_raw(Box::new(root)) as *mut c_void,
+            Err(e) => {
+                backend.log(LogLevel::Error, plugin.name(), e.to_string().as_bytes());
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// Free a plugin ctx returned by `ngx_proxy_wasm_on_configure`.
+///
+/// # Safety
+/// `ctx` must come from `ngx_proxy_wasm_on_configure` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_delete_plugin_ctx(ctx: *mut c_void) {
+    guarded("ngx_proxy_wasm_delete_plugin_ctx", (), || {
+        if !ctx.is_null() {
+            // SAFETY: guaranteed by the caller.
+            drop(unsafe { Box::from_raw(ctx as *mut RootContext) });
+        }
+    })
+}
+
+/// Run one HTTP callback of `ctx` for request `r`: request headers (0), request body (1), response headers
+/// (2), response body (3, with `body`/`eof`). Returns `NGX_PROXY_WASM_*`.
+///
+/// # Safety
+/// `r` must be the live request of the calling handler, `ctx` a live plugin ctx, `body` `body_len` readable
+/// bytes, `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
+    r: *mut ngx_http_request_t,
+    ctx: *mut c_void,
+    phase: c_int,
+    body: *const u8,
+    body_len: usize,
+    eof: c_int,
+    out: *mut ngx_proxy_wasm_result_t,
+) -> c_int {
+    guarded("ngx_proxy_wasm_on_http", NGX_PROXY_WASM_ERROR, || {
+        if r.is_null() || ctx.is_null() || out.is_null() {
+            return NGX_PROXY_WASM_ERROR;
+        }
+        // SAFETY: guaranteed by the caller.
+        let (root, chunk, out) = unsafe {
+            (
+                &*(ctx as *const RootContext),
+                slice(body, body_len),
+                &mut *out,
+            )
+        };
+        // SAFETY: `r` is the live request of the calling handler.
+        let mut backend = unsafe { RequestBackend::new(r) };
+        // SAFETY: as above; the reference does not outlive this call.
+        let Some(rctx) = (unsafe { request_ctx(r) }) else {
+            return NGX_PROXY_WASM_ERROR;
+        };
+        let result = rctx.context(root, &mut backend).and_then(|http| {
+            let eof = eof != 0;
+            match phase {
+                PHASE_REQUEST_HEADERS => http.on_request_headers(&mut backend, eof),
+                PHASE_REQUEST_BODY => http.on_request_body(&mut backend, chunk, eof),
+                PHASE_RESPONSE_HEADERS => http.on_response_headers(&mut backend, eof),
+                PHASE_RESPONSE_BODY => http.on_response_body(&mut backend, chunk, eof),
+                _ => Err(proxy_wasm_host::Error::BadArgument(format!(
+                    "unknown phase {phase}"
+                ))),
+            }
+        });
+        match result {
+            Ok(outcome) => report(&backend, root.plugin_name(), phase, outcome, out),
+            Err(e) => {
+                log::plugin_line(
+                    backend.log_ptr(),
+                    LogLevel::Error,
+                    root.plugin_name(),
+                    e.to_string().as_bytes(),
+                );
+                NGX_PROXY_WASM_ERROR
+            }
+        }
+    })
+}
+
+fn report(
+    backend: &RequestBackend,
+    plugin: &str,
+    phase: c_int,
+    outcome: Outcome,
+    out: &mut ngx_proxy_wasm_result_t,
+) -> c_int {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if let Some(resp) = outcome.local_response {
+            if phase == PHASE_RESPONSE_HEADERS || phase == PHASE_RESPONSE_BODY {
+                log::plugin_line(
+                    backend.log_ptr(),
+                    LogLevel::Error,
+                    plugin,
+                    b"a local response after the response started cannot be sent through Lua; ignored",
+                );
+                return NGX_PROXY_WASM_ERROR;
+            }
+            s.body = resp.body;
+            map::encode_into(&resp.headers, &mut s.headers);
+            out.status = resp.status as c_int;
+            out.body = s.body.as_ptr();
+            out.body_len = s.body.len();
+            out.headers = s.headers.as_ptr();
+            out.headers_len = s.headers.len();
+            return NGX_PROXY_WASM_LOCAL_RESPONSE;
+        }
+        if outcome.action == Some(Action::Pause) {
+            log::plugin_line(
+                backend.log_ptr(),
+                LogLevel::Warn,
+                plugin,
+                b"paused the stream with nothing pending (no local response, no HTTP call); continuing",
+            );
+        }
+        if let Some(body) = outcome.body {
+            s.body = body;
+            out.body = s.body.as_ptr();
+            out.body_len = s.body.len();
+            return NGX_PROXY_WASM_BODY;
+        }
+        NGX_PROXY_WASM_CONTINUE
+    })
+}

@@ -1,0 +1,90 @@
+//! Per-request state: the HTTP contexts a request opened (one per plugin ctx), kept in the module's request
+//! ctx slot, ended in the log phase (`proxy_on_done`, `proxy_on_log`, `proxy_on_delete`) and, if the request
+//! never gets there, when its pool is destroyed.
+
+use std::ffi::c_void;
+
+use ngx::ffi::{ngx_http_request_t, ngx_int_t, ngx_pool_cleanup_add};
+use ngx::http::HttpModule;
+use proxy_wasm_host::{HttpContext, RootContext};
+
+use crate::backend::RequestBackend;
+use crate::Module;
+
+/// The HTTP contexts of one request, at most one per root context.
+#[derive(Default)]
+pub(crate) struct RequestCtx {
+    contexts: Vec<HttpContext>,
+}
+
+impl RequestCtx {
+    /// The HTTP context of `root` for this request, created on first use.
+    pub(crate) fn context(
+        &mut self,
+        root: &RootContext,
+        backend: &mut RequestBackend,
+    ) -> Result<&mut HttpContext, proxy_wasm_host::Error> {
+        let pos = match self.contexts.iter().position(|c| c.belongs_to(root)) {
+            Some(p) => p,
+            None => {
+                self.contexts.push(root.new_http_context(backend)?);
+                self.contexts.len() - 1
+            }
+        };
+        Ok(&mut self.contexts[pos])
+    }
+}
+
+fn ctx_slot(r: *mut ngx_http_request_t) -> *mut *mut c_void {
+    // SAFETY: `r` is a live request; `ctx` has one slot per HTTP module, ours at our ctx_index.
+    unsafe { (*r).ctx.add(Module::module().ctx_index) }
+}
+
+/// The request's state, created (with a pool cleanup that frees it) on first use.
+///
+/// # Safety
+/// `r` must be a live request; the returned reference must not outlive the current handler call.
+pub(crate) unsafe fn request_ctx<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut RequestCtx> {
+    // SAFETY: the slot holds null or a `RequestCtx` allocated below and owned by the pool cleanup.
+    unsafe {
+        let slot = ctx_slot(r);
+        if (*slot).is_null() {
+            let cln = ngx_pool_cleanup_add((*r).pool, 0);
+            if cln.is_null() {
+                return None;
+            }
+            let ctx = Box::into_raw(Box::<RequestCtx>::default());
+            (*cln).handler = Some(cleanup);
+            (*cln).data = ctx as *mut c_void;
+            *slot = ctx as *mut c_void;
+        }
+        Some(&mut *(*slot as *mut RequestCtx))
+    }
+}
+
+unsafe extern "C" fn cleanup(data: *mut c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `data` is the box made in `request_ctx`; the pool calls this exactly once.
+        drop(unsafe { Box::from_raw(data as *mut RequestCtx) });
+    });
+}
+
+/// Log phase: end every HTTP context the request opened, in the order they were opened.
+pub(crate) extern "C" fn log_phase_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: nginx runs log handlers with a live request.
+        unsafe {
+            let slot = ctx_slot(r);
+            if (*slot).is_null() {
+                return;
+            }
+            let ctx = &mut *(*slot as *mut RequestCtx);
+            let mut backend = RequestBackend::new(r);
+            for http in ctx.contexts.iter_mut() {
+                http.on_log(&mut backend);
+            }
+            ctx.contexts.clear();
+        }
+    });
+    ngx::ffi::NGX_OK as ngx_int_t
+}
