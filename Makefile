@@ -57,15 +57,17 @@ test: build plugins test-unit test-nginx ## everything: cargo tests, then every 
 test-unit: ## cargo tests of the host core, the module and the runner
 	cargo test --workspace -q 2>&1 | grep -vE '^(running 0 tests|test result: ok. 0 passed.*|)$$'; exit $${PIPESTATUS[0]}
 
-test-nginx: ## every t/*.t suite through the project's runner (after build and plugins)
+test-nginx: ## every .t suite through the project's runner: t/*.t with the lua module, t/directives/ without
 	@mkdir -p build/demo/logs
 	$(NGINX_BINARY) -t -q -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -e $(CURDIR)/build/demo/logs/error.log
-	TEST_NGINX_BINARY=$(NGINX_BINARY) TEST_NGINX_LOAD_MODULES="$(LOAD_MODULES)" $(RUNNER) --jobs 2 t/
+	TEST_NGINX_BINARY=$(NGINX_BINARY) TEST_NGINX_LOAD_MODULES="$(LOAD_MODULES)" $(RUNNER) --jobs 2 t/*.t
+	TEST_NGINX_BINARY=$(NGINX_BINARY) TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(MODULE)" $(RUNNER) --jobs 2 t/directives
 
 run: build plugins ## run the demo: nginx in the foreground with the fault-injection plugin on 127.0.0.1:9080
 	@mkdir -p build/demo/logs
 	@echo "try:  curl -i 127.0.0.1:9080/wasm      (200 hello world, from the Wasm plugin through Lua)"
 	@echo "      curl -i 127.0.0.1:9080/wasm-403  (403 with the plugin's body)"
+	@echo "      curl -i 127.0.0.1:9080/wasm-directive  (200 hello world, the plugin run by nginx.conf directives, no Lua)"
 	@echo "stop with Ctrl-C"
 	$(NGINX_BINARY) -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -g 'daemon off;' \
 	    -e $(CURDIR)/build/demo/logs/error.log

@@ -6,7 +6,9 @@
 //! about Wasm and the Proxy-Wasm ABI lives in the `proxy-wasm-host` crate.
 
 mod backend;
+mod conf;
 mod ffi;
+mod handlers;
 mod log;
 mod request;
 
@@ -16,10 +18,12 @@ use std::ptr::addr_of;
 use ngx::core::Status;
 use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
-    ngx_http_phases_NGX_HTTP_LOG_PHASE, ngx_int_t, ngx_module_t, ngx_str_t, ngx_uint_t,
-    NGX_CONF_TAKE1, NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_LOG_EMERG,
+    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_http_phases_NGX_HTTP_LOG_PHASE, ngx_int_t,
+    ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE23,
+    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
+    NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG,
 };
-use ngx::http::{HttpModule, HttpModuleMainConf, NgxHttpCoreModule};
+use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::{ngx_conf_log_error, ngx_string};
 
 pub(crate) struct Module;
@@ -37,25 +41,78 @@ impl HttpModule for Module {
         let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(cf) else {
             return Status::NGX_ERROR.into();
         };
-        // SAFETY: the phase array is initialised by the http core module before postconfiguration.
-        let h = unsafe {
-            ngx_array_push(&mut cmcf.phases[ngx_http_phases_NGX_HTTP_LOG_PHASE as usize].handlers)
-        } as *mut ngx_http_handler_pt;
-        if h.is_null() {
-            return Status::NGX_ERROR.into();
+        let handlers: [(usize, ngx_http_handler_pt); 2] = [
+            (
+                ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize,
+                Some(handlers::access_handler),
+            ),
+            (
+                ngx_http_phases_NGX_HTTP_LOG_PHASE as usize,
+                Some(request::log_phase_handler),
+            ),
+        ];
+        for (phase, handler) in handlers {
+            // SAFETY: the phase arrays are initialised by the http core module before postconfiguration.
+            let h = unsafe { ngx_array_push(&mut cmcf.phases[phase].handlers) }
+                as *mut ngx_http_handler_pt;
+            if h.is_null() {
+                return Status::NGX_ERROR.into();
+            }
+            // SAFETY: `h` points to a fresh slot of the handlers array.
+            unsafe { *h = handler };
         }
-        // SAFETY: `h` points to a fresh slot of the handlers array.
-        unsafe { *h = Some(request::log_phase_handler) };
+        // SAFETY: filters are chained once, here, while nginx is single-threaded and reading its configuration.
+        unsafe {
+            handlers::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
+            ngx::ffi::ngx_http_top_header_filter = Some(handlers::header_filter);
+            handlers::NEXT_BODY_FILTER = ngx::ffi::ngx_http_top_body_filter;
+            ngx::ffi::ngx_http_top_body_filter = Some(handlers::body_filter);
+        }
         Status::NGX_OK.into()
     }
 }
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 2] = [
+// SAFETY (for both): the configuration types are what the directive handlers and nginx's conf offsets expect.
+unsafe impl HttpModuleMainConf for Module {
+    type MainConf = conf::MainConf;
+}
+
+unsafe impl HttpModuleLocationConf for Module {
+    type LocationConf = conf::LocConf;
+}
+
+const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 5] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
         set: Some(cmd_wasm_vm),
         conf: 0,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("wasm_plugin"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE23) as ngx_uint_t,
+        set: Some(conf::cmd_wasm_plugin),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm"),
+        type_: (ANY_LEVEL | NGX_CONF_TAKE12) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_failure"),
+        type_: (ANY_LEVEL | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm_failure),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
         offset: 0,
         post: std::ptr::null_mut(),
     },
@@ -65,12 +122,12 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 2] = [
 static NGX_HTTP_PROXY_WASM_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     preconfiguration: None,
     postconfiguration: Some(Module::postconfiguration),
-    create_main_conf: None,
+    create_main_conf: Some(Module::create_main_conf),
     init_main_conf: None,
     create_srv_conf: None,
     merge_srv_conf: None,
-    create_loc_conf: None,
-    merge_loc_conf: None,
+    create_loc_conf: Some(Module::create_loc_conf),
+    merge_loc_conf: Some(Module::merge_loc_conf),
 };
 
 ngx::ngx_modules!(ngx_http_proxy_wasm_module);

@@ -15,6 +15,8 @@ use crate::Module;
 #[derive(Default)]
 pub(crate) struct RequestCtx {
     contexts: Vec<HttpContext>,
+    /// Set when a plugin answered the request itself: its response does not go through the response callbacks.
+    pub local_response: bool,
 }
 
 impl RequestCtx {
@@ -38,6 +40,17 @@ impl RequestCtx {
 fn ctx_slot(r: *mut ngx_http_request_t) -> *mut *mut c_void {
     // SAFETY: `r` is a live request; `ctx` has one slot per HTTP module, ours at our ctx_index.
     unsafe { (*r).ctx.add(Module::module().ctx_index) }
+}
+
+/// The request's state if it has any (never creates it).
+///
+/// # Safety
+/// As `request_ctx`.
+pub(crate) unsafe fn existing_request_ctx<'a>(
+    r: *mut ngx_http_request_t,
+) -> Option<&'a mut RequestCtx> {
+    // SAFETY: the slot holds null or a live `RequestCtx` owned by the request's pool.
+    unsafe { (*ctx_slot(r) as *mut RequestCtx).as_mut() }
 }
 
 /// The request's state, created (with a pool cleanup that frees it) on first use.

@@ -192,6 +192,11 @@ impl RootContext {
         &self.inner.plugin
     }
 
+    /// Whether the plugin exports `proxy_on_response_body` (a proxy can skip body work when it does not).
+    pub fn has_response_body_callback(&self) -> bool {
+        self.inner.vm.borrow().cb.on_response_body.is_some()
+    }
+
     /// A new HTTP context for one request (`proxy_on_context_create(id, root_id)`).
     pub fn new_http_context(&self, backend: &mut dyn Backend) -> Result<HttpContext, Error> {
         let mut vm = self.inner.vm.borrow_mut();

@@ -1,0 +1,220 @@
+//! Configuration: the module's directives and the structures they fill.
+//!
+//! ```nginx
+//! wasm_vm wasmtime;                                  # http; accepted for api7 compatibility
+//! wasm_plugin NAME PATH [VM_CONFIGURATION];          # http; compile and instantiate a plugin (master)
+//! proxy_wasm NAME [CONFIGURATION];                   # http, server, location; attach (repeatable: a chain)
+//! proxy_wasm_failure closed | open;                  # http, server, location; default closed
+//! ```
+//!
+//! Plugins are compiled, instantiated and configured while nginx reads its configuration (in the master), so
+//! `nginx -t` reports a bad file, a module that is not a plugin, an import the host lacks or a configuration
+//! the plugin refuses, with the file and line of the directive. Workers inherit the instances through fork.
+
+use std::ffi::{c_char, c_void};
+use std::rc::Rc;
+
+use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
+use ngx::ffi::{ngx_command_t, ngx_conf_t, ngx_str_t, NGX_LOG_EMERG};
+use ngx::http::{HttpModuleMainConf, Merge, MergeConfigError};
+use ngx::ngx_conf_log_error;
+use proxy_wasm_host::{Plugin, RootContext};
+
+use crate::backend::cycle_backend;
+use crate::Module;
+
+/// A plugin declared with `wasm_plugin`.
+pub(crate) struct DeclaredPlugin {
+    pub name: String,
+    pub plugin: Plugin,
+}
+
+#[derive(Default)]
+pub(crate) struct MainConf {
+    pub plugins: Vec<DeclaredPlugin>,
+}
+
+/// One `proxy_wasm` directive: a configured root context of a declared plugin.
+pub(crate) struct Filter {
+    pub root: RootContext,
+    pub response_body: bool,
+}
+
+/// What to do when a plugin fails (traps, refuses, errs) while handling a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// Answer 500 (or abort the response if it already started).
+    Closed,
+    /// Log and go on as if the plugin were absent.
+    Open,
+}
+
+#[derive(Default)]
+pub(crate) struct LocConf {
+    /// The chain, in directive order; `None` when this level has no `proxy_wasm` (inherits its parent's).
+    pub filters: Option<Rc<Vec<Filter>>>,
+    pub failure: Option<Failure>,
+}
+
+impl LocConf {
+    pub fn failure(&self) -> Failure {
+        self.failure.unwrap_or(Failure::Closed)
+    }
+}
+
+impl Merge for LocConf {
+    fn merge(&mut self, prev: &LocConf) -> Result<(), MergeConfigError> {
+        if self.filters.is_none() {
+            self.filters = prev.filters.clone();
+        }
+        if self.failure.is_none() {
+            self.failure = prev.failure;
+        }
+        Ok(())
+    }
+}
+
+fn args<'a>(cf: *mut ngx_conf_t) -> &'a [ngx_str_t] {
+    // SAFETY: nginx calls directive handlers with a valid `cf` whose `args` holds the directive's words.
+    unsafe { (*(*cf).args).as_slice() }
+}
+
+fn text(s: &ngx_str_t) -> String {
+    String::from_utf8_lossy(s.as_bytes()).into_owned()
+}
+
+/// `path` made absolute against nginx's prefix, as nginx resolves relative paths in its configuration.
+fn full_path(cf: *mut ngx_conf_t, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    // SAFETY: the cycle and its prefix are valid while the configuration is read.
+    let prefix = unsafe { text(&(*(*cf).cycle).prefix) };
+    format!("{prefix}{path}")
+}
+
+/// `wasm_plugin NAME PATH [VM_CONFIGURATION];`
+pub(crate) extern "C" fn cmd_wasm_plugin(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: this directive is registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf.
+    let main = unsafe { &mut *(conf as *mut MainConf) };
+    let a = args(cf);
+    let name = text(&a[1]);
+    if main.plugins.iter().any(|p| p.name == name) {
+        ngx_conf_log_error!(
+            NGX_LOG_EMERG,
+            cf,
+            "wasm plugin \"{name}\" is already declared"
+        );
+        return NGX_CONF_ERROR;
+    }
+    let path = full_path(cf, &text(&a[2]));
+    let vm_config = a.get(3).map(|s| s.as_bytes()).unwrap_or(b"");
+    let wasm = match std::fs::read(&path) {
+        Ok(w) => w,
+        Err(e) => {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "wasm plugin \"{name}\": cannot read \"{path}\": {e}"
+            );
+            return NGX_CONF_ERROR;
+        }
+    };
+    match Plugin::load(&name, &wasm, vm_config, &mut *cycle_backend()) {
+        Ok(plugin) => {
+            main.plugins.push(DeclaredPlugin { name, plugin });
+            NGX_CONF_OK
+        }
+        Err(e) => {
+            ngx_conf_log_error!(NGX_LOG_EMERG, cf, "wasm plugin \"{name}\": \"{path}\": {e}");
+            NGX_CONF_ERROR
+        }
+    }
+}
+
+/// `proxy_wasm NAME [CONFIGURATION];`
+pub(crate) extern "C" fn cmd_proxy_wasm(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: registered with NGX_HTTP_LOC_CONF_OFFSET, so `conf` is our location conf.
+    let lc = unsafe { &mut *(conf as *mut LocConf) };
+    let a = args(cf);
+    let name = text(&a[1]);
+    let configuration = a.get(2).map(|s| s.as_bytes()).unwrap_or(b"");
+    // SAFETY: `cf` is valid; the http main conf exists while http{} is parsed.
+    let Some(main) = Module::main_conf(unsafe { &*cf }) else {
+        return NGX_CONF_ERROR;
+    };
+    let Some(declared) = main.plugins.iter().find(|p| p.name == name) else {
+        ngx_conf_log_error!(
+            NGX_LOG_EMERG,
+            cf,
+            "unknown wasm plugin \"{name}\": declare it with \"wasm_plugin {name} <path>;\" in http{{}} first"
+        );
+        return NGX_CONF_ERROR;
+    };
+    let root = match declared
+        .plugin
+        .configure(configuration, &mut *cycle_backend())
+    {
+        Ok(r) => r,
+        Err(e) => {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "wasm plugin \"{name}\" refused its configuration: {e}"
+            );
+            return NGX_CONF_ERROR;
+        }
+    };
+    let filter = Filter {
+        response_body: root.has_response_body_callback(),
+        root,
+    };
+    match &mut lc.filters {
+        Some(chain) => match Rc::get_mut(chain) {
+            Some(chain) => chain.push(filter),
+            None => return NGX_CONF_ERROR,
+        },
+        None => lc.filters = Some(Rc::new(vec![filter])),
+    }
+    NGX_CONF_OK
+}
+
+/// `proxy_wasm_failure closed | open;`
+pub(crate) extern "C" fn cmd_proxy_wasm_failure(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: registered with NGX_HTTP_LOC_CONF_OFFSET, so `conf` is our location conf.
+    let lc = unsafe { &mut *(conf as *mut LocConf) };
+    if lc.failure.is_some() {
+        ngx_conf_log_error!(
+            NGX_LOG_EMERG,
+            cf,
+            "\"proxy_wasm_failure\" directive is duplicate"
+        );
+        return NGX_CONF_ERROR;
+    }
+    lc.failure = match args(cf)[1].as_bytes() {
+        b"closed" => Some(Failure::Closed),
+        b"open" => Some(Failure::Open),
+        other => {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "invalid value \"{}\" in \"proxy_wasm_failure\": use \"closed\" or \"open\"",
+                String::from_utf8_lossy(other)
+            );
+            return NGX_CONF_ERROR;
+        }
+    };
+    NGX_CONF_OK
+}
