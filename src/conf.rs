@@ -2,7 +2,9 @@
 //!
 //! ```nginx
 //! wasm_vm wasmtime;                                  # http; accepted for api7 compatibility
-//! wasm_plugin NAME PATH [VM_CONFIGURATION];          # http; compile and instantiate a plugin (master)
+//! wasm_plugin NAME PATH [vm_config=STRING] [time_limit=TIME] [memory_limit=SIZE];
+//!                                                    # http; compile and instantiate a plugin (master);
+//!                                                    # defaults: time_limit=10ms memory_limit=128m
 //! proxy_wasm NAME [CONFIGURATION];                   # http, server, location; attach (repeatable: a chain)
 //! proxy_wasm_failure closed | open;                  # http, server, location; default closed
 //! ```
@@ -18,7 +20,7 @@ use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{ngx_command_t, ngx_conf_t, ngx_str_t, NGX_LOG_EMERG};
 use ngx::http::{HttpModuleMainConf, Merge, MergeConfigError};
 use ngx::ngx_conf_log_error;
-use proxy_wasm_host::{Plugin, RootContext};
+use proxy_wasm_host::{Plugin, PluginOptions, RootContext};
 
 use crate::backend::cycle_backend;
 use crate::Module;
@@ -112,7 +114,30 @@ pub(crate) extern "C" fn cmd_wasm_plugin(
         return NGX_CONF_ERROR;
     }
     let path = full_path(cf, &text(&a[2]));
-    let vm_config = a.get(3).map(|s| s.as_bytes()).unwrap_or(b"");
+    let mut vm_config: &[u8] = b"";
+    let mut options = PluginOptions::default();
+    for arg in &a[3..] {
+        let arg = arg.as_bytes();
+        let parsed = if let Some(v) = arg.strip_prefix(b"vm_config=") {
+            vm_config = v;
+            true
+        } else if let Some(v) = arg.strip_prefix(b"time_limit=") {
+            parse_ms(v).map(|ms| options.time_limit_ms = ms).is_some()
+        } else if let Some(v) = arg.strip_prefix(b"memory_limit=") {
+            parse_size(v).map(|n| options.memory_limit = n).is_some()
+        } else {
+            false
+        };
+        if !parsed {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "wasm plugin \"{name}\": invalid parameter \"{}\" (expected vm_config=, time_limit=, memory_limit=)",
+                String::from_utf8_lossy(arg)
+            );
+            return NGX_CONF_ERROR;
+        }
+    }
     let wasm = match std::fs::read(&path) {
         Ok(w) => w,
         Err(e) => {
@@ -124,7 +149,7 @@ pub(crate) extern "C" fn cmd_wasm_plugin(
             return NGX_CONF_ERROR;
         }
     };
-    match Plugin::load(&name, &wasm, vm_config, &mut *cycle_backend()) {
+    match Plugin::load_with(&name, &wasm, vm_config, options, &mut *cycle_backend()) {
         Ok(plugin) => {
             main.plugins.push(DeclaredPlugin { name, plugin });
             NGX_CONF_OK
@@ -134,6 +159,37 @@ pub(crate) extern "C" fn cmd_wasm_plugin(
             NGX_CONF_ERROR
         }
     }
+}
+
+/// A time in nginx's notation (`500ms`, `2s`, a bare number of milliseconds), as milliseconds, at least 1.
+fn parse_ms(v: &[u8]) -> Option<u64> {
+    let v = std::str::from_utf8(v).ok()?;
+    let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000)
+    } else {
+        (v, 1)
+    };
+    num.parse::<u64>()
+        .ok()?
+        .checked_mul(scale)
+        .filter(|ms| *ms > 0)
+}
+
+/// A size in nginx's notation (`512k`, `64m`, `1g`, bytes), at least one wasm page (64k).
+fn parse_size(v: &[u8]) -> Option<usize> {
+    let v = std::str::from_utf8(v).ok()?.to_ascii_lowercase();
+    let (num, scale) = match v.as_bytes().last()? {
+        b'k' => (&v[..v.len() - 1], 1 << 10),
+        b'm' => (&v[..v.len() - 1], 1 << 20),
+        b'g' => (&v[..v.len() - 1], 1 << 30),
+        _ => (&v[..], 1),
+    };
+    num.parse::<usize>()
+        .ok()?
+        .checked_mul(scale)
+        .filter(|n| *n >= 65536)
 }
 
 /// `proxy_wasm NAME [CONFIGURATION];`

@@ -19,7 +19,7 @@ use ngx::core::Status;
 use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
     ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_http_phases_NGX_HTTP_LOG_PHASE, ngx_int_t,
-    ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE23,
+    ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_2MORE, NGX_CONF_TAKE1, NGX_CONF_TAKE12,
     NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
     NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG,
 };
@@ -94,7 +94,7 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 5] = [
     },
     ngx_command_t {
         name: ngx_string!("wasm_plugin"),
-        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE23) as ngx_uint_t,
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE) as ngx_uint_t,
         set: Some(conf::cmd_wasm_plugin),
         conf: NGX_HTTP_MAIN_CONF_OFFSET,
         offset: 0,
@@ -139,8 +139,15 @@ pub static mut ngx_http_proxy_wasm_module: ngx_module_t = ngx_module_t {
     // SAFETY: nginx reads the command table; nothing writes it.
     commands: unsafe { addr_of!(NGX_HTTP_PROXY_WASM_COMMANDS[0]) as *mut _ },
     type_: NGX_HTTP_MODULE as _,
+    init_process: Some(init_process),
     ..ngx_module_t::default()
 };
+
+/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines.
+unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
+    proxy_wasm_host::start_epoch_ticker();
+    Status::NGX_OK.into()
+}
 
 /// `wasm_vm wasmtime;` (context: http). Accepted for compatibility with api7/wasm-nginx-module, whose
 /// configurations carry it; wasmtime is the only VM.

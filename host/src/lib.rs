@@ -15,7 +15,8 @@ pub mod types;
 mod vm;
 
 pub use backend::{Backend, HttpBackend};
+pub use engine::start_epoch_ticker;
 pub use error::Error;
 pub use plugin::{set_default_backend, DefaultBackend, HttpContext, Outcome, Plugin, RootContext};
 pub use types::{Action, LogLevel, MapType, Status};
-pub use vm::LocalResponse;
+pub use vm::{LocalResponse, PluginOptions};

@@ -10,3 +10,15 @@ pub const MAX_LOCAL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 pub const MAX_LOG_MESSAGE: usize = 8 * 1024;
 /// Most bytes of a property path or value.
 pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
+
+/// Default longest time one guest callback may run before it is interrupted (per-plugin setting).
+pub const DEFAULT_TIME_LIMIT_MS: u64 = 10;
+/// Default most linear memory one instance may grow to (per-plugin setting).
+pub const DEFAULT_MEMORY_LIMIT: usize = 128 * 1024 * 1024;
+/// How often the per-process ticker advances wasmtime's epoch; deadlines are counted in these ticks.
+pub const EPOCH_TICK_MS: u64 = 1;
+/// A plugin whose instances trap more than `CRASH_LOOP_LIMIT` times within `CRASH_LOOP_WINDOW_MS` is not
+/// re-instantiated for `CRASH_LOOP_BACKOFF_MS`: its calls fail at once (per the failure policy) meanwhile.
+pub const CRASH_LOOP_LIMIT: usize = 10;
+pub const CRASH_LOOP_WINDOW_MS: u64 = 10_000;
+pub const CRASH_LOOP_BACKOFF_MS: u64 = 5_000;

@@ -1,14 +1,24 @@
 //! The public face of the host core: a loaded `Plugin`, its configured `RootContext`s (one per configuration,
 //! the "plugin ctx" of the Lua API) and the `HttpContext` each request gets from a root context.
+//!
+//! Recovery: an instance that traps is never entered again. The next context that needs the plugin gets a
+//! fresh instance, in which every root context re-runs its configuration on first use; HTTP contexts of the
+//! trapped instance fail (per the proxy's failure policy). A plugin that keeps trapping is held back for a
+//! while (`limits::CRASH_LOOP_*`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use wasmtime::Module;
 
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::types::{AbiVersion, Action, BufferType, MapType};
-use crate::vm::{self, ContextKind, HeadersFn, LocalResponse, Vm};
+use crate::limits::{CRASH_LOOP_BACKOFF_MS, CRASH_LOOP_LIMIT, CRASH_LOOP_WINDOW_MS};
+use crate::types::{AbiVersion, Action, BufferType, LogLevel, MapType};
+use crate::vm::{self, ContextKind, HeadersFn, LocalResponse, PluginOptions, Vm};
 
 /// Where log lines go when a context ends outside any request (dropped by Lua's GC, for example).
 pub type DefaultBackend = fn() -> Box<dyn Backend>;
@@ -27,43 +37,146 @@ fn default_backend() -> Box<dyn Backend> {
     }
 }
 
+type SharedVm = Rc<RefCell<Vm>>;
+
+/// What all handles of one plugin share: the compiled module and its current instance.
+struct Shared {
+    name: Rc<str>,
+    module: Module,
+    abi: AbiVersion,
+    vm_configuration: Rc<[u8]>,
+    options: PluginOptions,
+    current: RefCell<SharedVm>,
+    /// Bumped each time a fresh instance replaces a trapped one.
+    generation: Cell<u64>,
+    crashes: RefCell<VecDeque<Instant>>,
+    held_until: Cell<Option<Instant>>,
+}
+
+impl Shared {
+    fn instantiate(&self, backend: &mut dyn Backend) -> Result<Vm, Error> {
+        Vm::instantiate(
+            self.name.clone(),
+            &self.module,
+            self.abi,
+            self.vm_configuration.clone(),
+            self.options,
+            backend,
+        )
+    }
+
+    /// The instance to use now: the current one, or a fresh one when it trapped.
+    fn instance(&self, backend: &mut dyn Backend) -> Result<(SharedVm, u64), Error> {
+        let current = self.current.borrow().clone();
+        if !current.borrow().is_failed() {
+            return Ok((current, self.generation.get()));
+        }
+        let now = Instant::now();
+        if let Some(until) = self.held_until.get() {
+            if now < until {
+                return Err(Error::Unusable(format!(
+                    "held back after {CRASH_LOOP_LIMIT} traps within {CRASH_LOOP_WINDOW_MS} ms; retrying in {} ms",
+                    (until - now).as_millis()
+                )));
+            }
+            self.held_until.set(None);
+        }
+        {
+            let mut crashes = self.crashes.borrow_mut();
+            crashes.push_back(now);
+            let window = Duration::from_millis(CRASH_LOOP_WINDOW_MS);
+            while crashes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > window)
+            {
+                crashes.pop_front();
+            }
+            if crashes.len() > CRASH_LOOP_LIMIT {
+                crashes.clear();
+                self.held_until
+                    .set(Some(now + Duration::from_millis(CRASH_LOOP_BACKOFF_MS)));
+                let msg = format!(
+                    "more than {CRASH_LOOP_LIMIT} traps within {CRASH_LOOP_WINDOW_MS} ms: not restarted for {CRASH_LOOP_BACKOFF_MS} ms"
+                );
+                backend.log(LogLevel::Error, &self.name, msg.as_bytes());
+                return Err(Error::Unusable(msg));
+            }
+        }
+        let vm = Rc::new(RefCell::new(self.instantiate(backend)?));
+        *self.current.borrow_mut() = vm.clone();
+        self.generation.set(self.generation.get() + 1);
+        backend.log(
+            LogLevel::Warn,
+            &self.name,
+            b"a fresh instance replaces the one that trapped",
+        );
+        Ok((vm, self.generation.get()))
+    }
+}
+
 /// A compiled and instantiated plugin.
 pub struct Plugin {
-    name: Rc<str>,
-    abi: AbiVersion,
-    vm: Rc<RefCell<Vm>>,
+    shared: Rc<Shared>,
 }
 
 impl Plugin {
-    /// Compile `wasm` (binary, or text for tests), instantiate it and run its start function.
+    /// Compile `wasm` (binary, or text for tests), instantiate it and run its start function, with the
+    /// default limits.
     pub fn load(
         name: &str,
         wasm: &[u8],
         vm_configuration: &[u8],
         backend: &mut dyn Backend,
     ) -> Result<Plugin, Error> {
+        Plugin::load_with(
+            name,
+            wasm,
+            vm_configuration,
+            PluginOptions::default(),
+            backend,
+        )
+    }
+
+    /// As `load`, with explicit limits.
+    pub fn load_with(
+        name: &str,
+        wasm: &[u8],
+        vm_configuration: &[u8],
+        options: PluginOptions,
+        backend: &mut dyn Backend,
+    ) -> Result<Plugin, Error> {
         let (module, abi) = vm::compile(wasm)?;
         let name: Rc<str> = Rc::from(name);
+        let vm_configuration: Rc<[u8]> = Rc::from(vm_configuration);
         let vm = Vm::instantiate(
             name.clone(),
             &module,
             abi,
-            Rc::from(vm_configuration),
+            vm_configuration.clone(),
+            options,
             backend,
         )?;
         Ok(Plugin {
-            name,
-            abi,
-            vm: Rc::new(RefCell::new(vm)),
+            shared: Rc::new(Shared {
+                name,
+                module,
+                abi,
+                vm_configuration,
+                options,
+                current: RefCell::new(Rc::new(RefCell::new(vm))),
+                generation: Cell::new(0),
+                crashes: RefCell::new(VecDeque::new()),
+                held_until: Cell::new(None),
+            }),
         })
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.shared.name
     }
 
     pub fn abi_version(&self) -> AbiVersion {
-        self.abi
+        self.shared.abi
     }
 
     /// Create a root context and configure it with `configuration`
@@ -73,72 +186,104 @@ impl Plugin {
         configuration: &[u8],
         backend: &mut dyn Backend,
     ) -> Result<RootContext, Error> {
-        let mut guard = self.vm.borrow_mut();
-        let vm: &mut Vm = &mut guard;
-        let id = vm.new_context(ContextKind::Root);
-        let result = (|| {
-            let vm = &mut *vm;
-            vm.state().effective_context = id;
-            let create = vm.cb.on_context_create.clone();
-            vm.call(backend, "proxy_on_context_create", create, (id as i32, 0))?;
-            if let Some(start) = vm.cb.on_vm_start.clone() {
-                let size = vm.state().vm_configuration.len() as i32;
-                if vm.call(backend, "proxy_on_vm_start", start, (id as i32, size))? == 0 {
-                    return Err(Error::Refused {
-                        callback: "proxy_on_vm_start",
-                    });
-                }
-            }
-            if let Some(configure) = vm.cb.on_configure.clone() {
-                vm.state().plugin_configuration = Some(Rc::from(configuration));
-                let r = vm.call(
-                    backend,
-                    "proxy_on_configure",
-                    configure,
-                    (id as i32, configuration.len() as i32),
-                );
-                vm.state().plugin_configuration = None;
-                if r? == 0 {
-                    return Err(Error::Refused {
-                        callback: "proxy_on_configure",
-                    });
-                }
-            }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => Ok(RootContext {
-                inner: Rc::new(RootInner {
-                    vm: self.vm.clone(),
-                    plugin: self.name.clone(),
-                    id,
-                }),
+        let (vm, generation) = self.shared.instance(backend)?;
+        let configuration: Rc<[u8]> = Rc::from(configuration);
+        let id = configure_root(&mut vm.borrow_mut(), &configuration, backend)?;
+        Ok(RootContext {
+            inner: Rc::new(RootInner {
+                plugin: self.shared.clone(),
+                configuration,
+                bound: RefCell::new(Bound { vm, id, generation }),
             }),
-            Err(e) => {
-                vm.forget_context(id);
-                Err(e)
-            }
-        }
+        })
     }
 }
 
-struct RootInner {
-    vm: Rc<RefCell<Vm>>,
-    plugin: Rc<str>,
+/// Create a root context in `vm` and configure it; on failure the context is forgotten.
+fn configure_root(
+    vm: &mut Vm,
+    configuration: &[u8],
+    backend: &mut dyn Backend,
+) -> Result<u32, Error> {
+    let id = vm.new_context(ContextKind::Root);
+    let result = (|| {
+        vm.state().effective_context = id;
+        let create = vm.cb.on_context_create.clone();
+        vm.call(backend, "proxy_on_context_create", create, (id as i32, 0))?;
+        if let Some(start) = vm.cb.on_vm_start.clone() {
+            let size = vm.state().vm_configuration.len() as i32;
+            if vm.call(backend, "proxy_on_vm_start", start, (id as i32, size))? == 0 {
+                return Err(Error::Refused {
+                    callback: "proxy_on_vm_start",
+                });
+            }
+        }
+        if let Some(configure) = vm.cb.on_configure.clone() {
+            vm.state().plugin_configuration = Some(Rc::from(configuration));
+            let r = vm.call(
+                backend,
+                "proxy_on_configure",
+                configure,
+                (id as i32, configuration.len() as i32),
+            );
+            vm.state().plugin_configuration = None;
+            if r? == 0 {
+                return Err(Error::Refused {
+                    callback: "proxy_on_configure",
+                });
+            }
+        }
+        Ok(id)
+    })();
+    if result.is_err() {
+        vm.forget_context(id);
+    }
+    result
+}
+
+/// Where a root context lives now: its instance, its id there, and that instance's generation.
+struct Bound {
+    vm: SharedVm,
     id: u32,
+    generation: u64,
+}
+
+struct RootInner {
+    plugin: Rc<Shared>,
+    configuration: Rc<[u8]>,
+    bound: RefCell<Bound>,
+}
+
+impl RootInner {
+    /// The instance and id to use for new work, re-configuring in a fresh instance after a trap.
+    fn current(&self, backend: &mut dyn Backend) -> Result<(SharedVm, u32), Error> {
+        let (vm, generation) = self.plugin.instance(backend)?;
+        let mut bound = self.bound.borrow_mut();
+        if bound.generation != generation {
+            let id = configure_root(&mut vm.borrow_mut(), &self.configuration, backend)?;
+            *bound = Bound { vm, id, generation };
+        }
+        Ok((bound.vm.clone(), bound.id))
+    }
 }
 
 impl Drop for RootInner {
     fn drop(&mut self) {
+        let bound = self.bound.borrow();
         let mut backend = default_backend();
-        let mut vm = self.vm.borrow_mut();
-        end_context(&mut vm, &mut *backend, self.id, false);
+        let mut vm = bound.vm.borrow_mut();
+        end_context(&mut vm, &mut *backend, bound.id, false);
     }
 }
 
 /// Run the end of a context: `proxy_on_done`, then (HTTP contexts) `proxy_on_log`, then `proxy_on_delete`.
-/// Failures were already reported by the calls that failed; the context is forgotten regardless.
+/// Failures were already reported by the calls that failed; the context is forgotten regardless. Nothing runs
+/// in an instance that trapped.
 fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) {
+    if vm.is_failed() {
+        vm.forget_context(id);
+        return;
+    }
     vm.state().effective_context = id;
     let mut ok = true;
     if let Some(done) = vm.cb.on_done.clone() {
@@ -165,11 +310,7 @@ fn report<T>(backend: &mut dyn Backend, vm: &mut Vm, r: Result<T, Error>) -> boo
         Ok(_) => true,
         Err(e) => {
             let plugin = vm.state().plugin.clone();
-            backend.log(
-                crate::types::LogLevel::Error,
-                &plugin,
-                e.to_string().as_bytes(),
-            );
+            backend.log(LogLevel::Error, &plugin, e.to_string().as_bytes());
             false
         }
     }
@@ -183,39 +324,48 @@ pub struct RootContext {
 }
 
 impl RootContext {
+    /// The context id in the instance the root context currently lives in.
     pub fn id(&self) -> u32 {
-        self.inner.id
+        self.inner.bound.borrow().id
     }
 
     /// The name of the plugin this context runs.
     pub fn plugin_name(&self) -> &str {
-        &self.inner.plugin
+        &self.inner.plugin.name
     }
 
     /// Whether the plugin exports `proxy_on_response_body` (a proxy can skip body work when it does not).
     pub fn has_response_body_callback(&self) -> bool {
-        self.inner.vm.borrow().cb.on_response_body.is_some()
+        self.inner
+            .bound
+            .borrow()
+            .vm
+            .borrow()
+            .cb
+            .on_response_body
+            .is_some()
     }
 
     /// A new HTTP context for one request (`proxy_on_context_create(id, root_id)`).
     pub fn new_http_context(&self, backend: &mut dyn Backend) -> Result<HttpContext, Error> {
-        let mut vm = self.inner.vm.borrow_mut();
-        let id = vm.new_context(ContextKind::Http {
-            root: self.inner.id,
-        });
+        let (vm_rc, root_id) = self.inner.current(backend)?;
+        let mut vm = vm_rc.borrow_mut();
+        let id = vm.new_context(ContextKind::Http { root: root_id });
         vm.state().effective_context = id;
         let create = vm.cb.on_context_create.clone();
         if let Err(e) = vm.call(
             backend,
             "proxy_on_context_create",
             create,
-            (id as i32, self.inner.id as i32),
+            (id as i32, root_id as i32),
         ) {
             vm.forget_context(id);
             return Err(e);
         }
+        drop(vm);
         Ok(HttpContext {
             root: self.inner.clone(),
+            vm: vm_rc,
             id,
             ended: false,
         })
@@ -236,6 +386,8 @@ pub struct Outcome {
 /// The Proxy-Wasm context of one request for one root context.
 pub struct HttpContext {
     root: Rc<RootInner>,
+    /// The instance this context was created in (a trap there ends it with that instance).
+    vm: SharedVm,
     id: u32,
     ended: bool,
 }
@@ -247,7 +399,7 @@ impl HttpContext {
 
     /// The name of the plugin this context runs.
     pub fn plugin_name(&self) -> &str {
-        &self.root.plugin
+        &self.root.plugin.name
     }
 
     /// Whether this context was made from `root`.
@@ -266,7 +418,7 @@ impl HttpContext {
             Some(http) => http.map_pairs(map).map(|p| p.len()).unwrap_or(0),
             None => 0,
         } as i32;
-        let mut vm = self.root.vm.borrow_mut();
+        let mut vm = self.vm.borrow_mut();
         let vm = &mut *vm;
         let (name, f) = if request {
             ("proxy_on_request_headers", &vm.cb.on_request_headers)
@@ -314,7 +466,7 @@ impl HttpContext {
         chunk: &[u8],
         end_of_stream: bool,
     ) -> Result<Outcome, Error> {
-        let mut vm = self.root.vm.borrow_mut();
+        let mut vm = self.vm.borrow_mut();
         let vm = &mut *vm;
         let (name, f) = if kind == BufferType::HttpRequestBody {
             ("proxy_on_request_body", vm.cb.on_request_body.clone())
@@ -371,7 +523,7 @@ impl HttpContext {
     pub fn on_log(&mut self, backend: &mut dyn Backend) {
         if !self.ended {
             self.ended = true;
-            let mut vm = self.root.vm.borrow_mut();
+            let mut vm = self.vm.borrow_mut();
             end_context(&mut vm, backend, self.id, true);
         }
     }
@@ -382,7 +534,7 @@ impl Drop for HttpContext {
         if !self.ended {
             self.ended = true;
             let mut backend = default_backend();
-            let mut vm = self.root.vm.borrow_mut();
+            let mut vm = self.vm.borrow_mut();
             end_context(&mut vm, &mut *backend, self.id, false);
         }
     }

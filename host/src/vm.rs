@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-use wasmtime::{Instance, Memory, Module, Store, TypedFunc, WasmParams, WasmResults};
+use wasmtime::{
+    Instance, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc, WasmParams,
+    WasmResults,
+};
 
 use crate::backend::Backend;
 use crate::engine::{engine, linker};
@@ -54,6 +57,7 @@ pub struct HostState {
     pub(crate) effective_context: u32,
     /// Host functions that returned `Unimplemented` once already (logged once per name).
     pub(crate) warned_unimplemented: Vec<&'static str>,
+    limits: StoreLimits,
 }
 
 impl HostState {
@@ -88,12 +92,31 @@ pub(crate) struct Callbacks {
     pub on_delete: Option<TypedFunc<i32, ()>>,
 }
 
+/// Limits of one plugin's instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PluginOptions {
+    /// Longest one callback may run before it is interrupted (in epoch ticks of `EPOCH_TICK_MS`).
+    pub time_limit_ms: u64,
+    /// Most bytes of linear memory an instance may grow to.
+    pub memory_limit: usize,
+}
+
+impl Default for PluginOptions {
+    fn default() -> Self {
+        PluginOptions {
+            time_limit_ms: crate::limits::DEFAULT_TIME_LIMIT_MS,
+            memory_limit: crate::limits::DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
 pub(crate) struct Vm {
     pub store: Store<HostState>,
     pub cb: Callbacks,
     next_context_id: u32,
     /// Why this instance must not run again (it trapped).
     failed: Option<String>,
+    options: PluginOptions,
 }
 
 fn typed<P: WasmParams, R: WasmResults>(
@@ -148,6 +171,7 @@ impl Vm {
         module: &Module,
         abi: AbiVersion,
         vm_configuration: Rc<[u8]>,
+        options: PluginOptions,
         backend: &mut dyn Backend,
     ) -> Result<Vm, Error> {
         let pre = linker()
@@ -165,8 +189,13 @@ impl Vm {
             contexts: HashMap::new(),
             effective_context: 0,
             warned_unimplemented: Vec::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(options.memory_limit)
+                .trap_on_grow_failure(true)
+                .build(),
         };
         let mut store = Store::new(engine(), state);
+        store.limiter(|s| &mut s.limits);
         let instance = pre
             .instantiate(&mut store)
             .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")))?;
@@ -209,6 +238,7 @@ impl Vm {
             cb,
             next_context_id: 0,
             failed: None,
+            options,
         };
         if let Some(init) = typed::<(), ()>(&instance, &mut vm.store, "_initialize")? {
             vm.call(backend, "_initialize", init, ())?;
@@ -228,6 +258,10 @@ impl Vm {
 
     pub(crate) fn forget_context(&mut self, id: u32) {
         self.store.data_mut().contexts.remove(&id);
+    }
+
+    pub(crate) fn is_failed(&self) -> bool {
+        self.failed.is_some()
     }
 
     pub(crate) fn state(&mut self) -> &mut HostState {
@@ -253,10 +287,21 @@ impl Vm {
             )
         };
         self.store.data_mut().backend = Some(ptr);
+        let ticks = self
+            .options
+            .time_limit_ms
+            .div_ceil(crate::limits::EPOCH_TICK_MS)
+            .max(1);
+        self.store.set_epoch_deadline(ticks);
         let result = func.call(&mut self.store, params);
         self.store.data_mut().backend = None;
+        let time_limit = self.options.time_limit_ms;
         result.map_err(|e| {
-            let message = trap_message(&e);
+            let message = if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                format!("interrupted: ran past its time limit of {time_limit} ms")
+            } else {
+                trap_message(&e)
+            };
             self.failed = Some(format!("{callback} trapped: {message}"));
             Error::Trap { callback, message }
         })

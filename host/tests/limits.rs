@@ -1,0 +1,127 @@
+//! Untrusted plugins: call deadlines, memory caps, and recovery after traps.
+
+mod common;
+
+use common::FakeBackend;
+use proxy_wasm_host::{start_epoch_ticker, Error, Plugin, PluginOptions};
+
+/// A plugin whose request-headers callback loops forever when the request has more than 0 headers, traps
+/// with `unreachable` on exactly 1 header, and grows memory without end on 2.
+const HOSTILE: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eq (local.get 1) (i32.const 1)) (then unreachable))
+    (if (i32.eq (local.get 1) (i32.const 2))
+      (then (loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))))
+    (if (i32.ge_u (local.get 1) (i32.const 3)) (then (loop $forever (br $forever))))
+    i32.const 0))"#;
+
+fn hostile(options: PluginOptions) -> Plugin {
+    Plugin::load_with(
+        "hostile",
+        HOSTILE.as_bytes(),
+        b"",
+        options,
+        &mut FakeBackend::default(),
+    )
+    .unwrap()
+}
+
+fn request(headers: usize) -> FakeBackend {
+    let names = ["a", "b", "c", "d"];
+    let pairs: Vec<(&str, &str)> = names[..headers].iter().map(|n| (*n, "v")).collect();
+    FakeBackend::with_request(&pairs)
+}
+
+#[test]
+fn an_endless_loop_is_interrupted_at_the_deadline() {
+    start_epoch_ticker();
+    let plugin = hostile(PluginOptions {
+        time_limit_ms: 20,
+        ..PluginOptions::default()
+    });
+    let root = plugin.configure(b"", &mut FakeBackend::default()).unwrap();
+    let mut req = request(3);
+    let mut http = root.new_http_context(&mut req).unwrap();
+    let started = std::time::Instant::now();
+    match http.on_request_headers(&mut req, true) {
+        Err(Error::Trap { callback, message }) => {
+            assert_eq!(callback, "proxy_on_request_headers");
+            assert_eq!(message, "interrupted: ran past its time limit of 20 ms");
+        }
+        other => panic!("{other:?}"),
+    }
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_millis() < 1000, "took {elapsed:?}");
+}
+
+#[test]
+fn memory_growth_stops_at_the_cap_with_a_trap() {
+    let plugin = hostile(PluginOptions {
+        memory_limit: 4 << 20,
+        ..PluginOptions::default()
+    });
+    let root = plugin.configure(b"", &mut FakeBackend::default()).unwrap();
+    let mut req = request(2);
+    let mut http = root.new_http_context(&mut req).unwrap();
+    match http.on_request_headers(&mut req, true) {
+        Err(Error::Trap { message, .. }) => assert!(message.contains("memory"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_fresh_instance_serves_the_next_request_after_a_trap() {
+    let plugin = hostile(PluginOptions::default());
+    let root = plugin.configure(b"", &mut FakeBackend::default()).unwrap();
+
+    let mut req = request(1);
+    let mut http = root.new_http_context(&mut req).unwrap();
+    assert!(matches!(
+        http.on_request_headers(&mut req, true),
+        Err(Error::Trap { .. })
+    ));
+    // The trapped context stays failed ...
+    assert!(matches!(
+        http.on_request_headers(&mut req, true),
+        Err(Error::Unusable(_))
+    ));
+
+    // ... but the next request gets a fresh instance, configured again, and is served.
+    let mut req = request(0);
+    let mut http = root.new_http_context(&mut req).expect("fresh instance");
+    assert!(http.on_request_headers(&mut req, true).is_ok());
+    assert!(
+        req.logged("a fresh instance replaces the one that trapped"),
+        "{:?}",
+        req.logs
+    );
+}
+
+#[test]
+fn a_crash_loop_is_held_back() {
+    let plugin = hostile(PluginOptions::default());
+    let root = plugin.configure(b"", &mut FakeBackend::default()).unwrap();
+    let mut held = false;
+    for _ in 0..20 {
+        let mut req = request(1);
+        match root.new_http_context(&mut req) {
+            Ok(mut http) => {
+                let _ = http.on_request_headers(&mut req, true);
+            }
+            Err(Error::Unusable(m)) => {
+                assert!(m.contains("traps within"), "{m}");
+                held = true;
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(
+        held,
+        "a plugin trapping on every request was restarted forever"
+    );
+}
