@@ -17,7 +17,7 @@ DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
-.PHONY: help deps configure build plugins test test-unit test-nginx run lint clean
+.PHONY: help deps configure build plugins test test-unit test-nginx run bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -71,6 +71,9 @@ run: build plugins ## run the demo: nginx in the foreground with the fault-injec
 	@echo "stop with Ctrl-C"
 	$(NGINX_BINARY) -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -g 'daemon off;' \
 	    -e $(CURDIR)/build/demo/logs/error.log
+
+bench: build plugins ## side-by-side wrk benchmark of the fault-injection routes (build/bench/results.md, .svg)
+	python3 t/bench/bench.py
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check

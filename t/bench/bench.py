@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Side-by-side throughput of the fault-injection workload in one nginx (`make bench`).
+
+Starts nginx (one worker) with t/bench/nginx.conf, then drives each route with wrk in interleaved rounds so that
+machine drift hits every route alike. Per route: requests/s, p50/p99 latency, worker CPU microseconds per
+request (from /proc), and the ratios to native Lua and to nginx's own `return 200`. Writes build/bench/results.md
+and build/bench/results.svg, and prints the table.
+
+Settings (environment): BENCH_DURATION (seconds per run, default 5), BENCH_CONNECTIONS (default 50),
+BENCH_ROUNDS (default 3), BENCH_PLUGIN (wasm file under t/plugins, default fault_injection.wasm).
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PREFIX = os.path.join(ROOT, "build", "bench") + "/"
+NGINX = os.environ.get("NGINX_BINARY", "/usr/sbin/nginx")
+DURATION = int(os.environ.get("BENCH_DURATION", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+PLUGIN = os.environ.get("BENCH_PLUGIN", "fault_injection.wasm")
+ROUTES = [
+    ("/limit", "nginx return 200 (ceiling)"),
+    ("/lua", "native Lua fault injection"),
+    ("/wasm-lua", "Wasm through Lua (APISIX path)"),
+    ("/wasm-directive", "Wasm through directives"),
+]
+BASE = "http://127.0.0.1:9180"
+
+
+def die(msg):
+    print(f"bench: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def clock_ticks():
+    return os.sysconf("SC_CLK_TCK")
+
+
+def worker_pid(master):
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    if not out:
+        die("no nginx worker found")
+    return int(out[0])
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat; after the ")" they are at index 11 and 12.
+    return (int(fields[11]) + int(fields[12])) / clock_ticks()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def to_ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(path):
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", BASE + path],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {m.group(1): to_ms(m.group(2), m.group(3))
+           for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        die(f"{path}: {errors.group(1)} non-2xx responses")
+    return reqs, rps, lat.get("50", 0.0), lat.get("99", 0.0)
+
+
+def main():
+    if not shutil.which("wrk"):
+        die("wrk is not installed (apt-get install wrk, or `make deps`)")
+    module = os.path.join(ROOT, "target", "release", "libngx_http_proxy_wasm_module.so")
+    if not os.path.exists(module):
+        die(f"{module} is missing: run `make build` first")
+    if not os.path.exists(os.path.join(ROOT, "t", "plugins", PLUGIN)):
+        die(f"t/plugins/{PLUGIN} is missing: run `make plugins` first")
+    os.makedirs(PREFIX + "logs", exist_ok=True)
+    with open(os.path.join(ROOT, "t", "bench", "nginx.conf")) as f:
+        conf = f.read().replace("PLUGIN_FILE", PLUGIN)
+    conf_path = PREFIX + "nginx.conf"
+    with open(conf_path, "w") as f:
+        f.write(conf)
+    subprocess.run([NGINX, "-p", PREFIX, "-c", conf_path, "-e", PREFIX + "logs/error.log"], check=True)
+    try:
+        time.sleep(0.5)
+        with open(PREFIX + "logs/nginx.pid") as f:
+            master = int(f.read())
+        worker = worker_pid(master)
+        for path, _ in ROUTES:
+            try:
+                body = urllib.request.urlopen(BASE + path).read()
+            except OSError as e:
+                die(f"{path} does not answer 200: {e} (see {PREFIX}logs/error.log)")
+            if body.strip() != b"hello world":
+                die(f"{path} answered {body!r}, not hello world")
+        rss_before = rss_kib(worker)
+        totals = {p: {"reqs": 0, "cpu": 0.0, "rps": [], "p50": [], "p99": []} for p, _ in ROUTES}
+        for rnd in range(ROUNDS):
+            for path, _ in ROUTES:
+                cpu0 = cpu_seconds(worker)
+                reqs, rps, p50, p99 = run_wrk(path)
+                cpu1 = cpu_seconds(worker)
+                t = totals[path]
+                t["reqs"] += reqs
+                t["cpu"] += cpu1 - cpu0
+                t["rps"].append(rps)
+                t["p50"].append(p50)
+                t["p99"].append(p99)
+                print(f"round {rnd + 1}/{ROUNDS} {path:16} {rps:10.0f} req/s", file=sys.stderr)
+        rss_after = rss_kib(worker)
+    finally:
+        with open(PREFIX + "logs/nginx.pid") as f:
+            os.kill(int(f.read()), signal.SIGQUIT)
+
+    rows = []
+    for path, label in ROUTES:
+        t = totals[path]
+        rows.append({
+            "path": path, "label": label,
+            "rps": sum(t["rps"]) / len(t["rps"]),
+            "p50": sorted(t["p50"])[len(t["p50"]) // 2],
+            "p99": sorted(t["p99"])[len(t["p99"]) // 2],
+            "cpu_us": t["cpu"] / t["reqs"] * 1e6 if t["reqs"] else 0.0,
+        })
+    by = {r["path"]: r for r in rows}
+    lua, limit = by["/lua"]["rps"], by["/limit"]["rps"]
+    lines = [
+        f"`make bench`: one nginx worker, `wrk -t1 -c{CONNECTIONS} -d{DURATION}s` per run, {ROUNDS} interleaved "
+        f"rounds, plugin `t/plugins/{PLUGIN}`, {time.strftime('%Y-%m-%d')}.",
+        "",
+        "| route | req/s | × native Lua | × return 200 | p50 ms | p99 ms | worker CPU µs/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['label']} (`{r['path']}`) | {r['rps']:.0f} | {r['rps'] / lua:.2f} | {r['rps'] / limit:.2f} "
+            f"| {r['p50']:.2f} | {r['p99']:.2f} | {r['cpu_us']:.1f} |"
+        )
+    lines += ["", f"Worker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after."]
+    table = "\n".join(lines) + "\n"
+    with open(os.path.join(ROOT, "build", "bench", "results.md"), "w") as f:
+        f.write(table)
+    with open(os.path.join(ROOT, "build", "bench", "results.svg"), "w") as f:
+        f.write(svg(rows))
+    print(table)
+
+
+def svg(rows):
+    width, bar_h, gap, left = 640, 26, 12, 250
+    top = max(r["rps"] for r in rows)
+    height = len(rows) * (bar_h + gap) + gap + 20
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">']
+    for i, r in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        w = (width - left - 90) * r["rps"] / top
+        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{r["label"]}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.0f}" height="{bar_h}" fill="#3b7dd8"/>')
+        parts.append(f'<text x="{left + w + 6:.0f}" y="{y + 17}">{r["rps"]:.0f} req/s</text>')
+    parts.append(f'<text x="{left}" y="{height - 6}" fill="#555">requests per second, one nginx worker (higher is better)</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    main()
