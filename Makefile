@@ -17,7 +17,7 @@ DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
-.PHONY: help deps configure build plugins test test-unit test-nginx run bench lint clean
+.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -52,10 +52,13 @@ plugins: deps ## build the test plugins under t/plugins (wasm32-wasip1)
 	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
 
-test: build plugins test-unit test-nginx ## everything: cargo tests, then every .t suite
+test: build plugins test-unit test-reload test-nginx ## everything: cargo tests, reload under traffic, every .t suite
 
 test-unit: ## cargo tests of the host core, the module and the runner
 	cargo test --workspace -q 2>&1 | grep -vE '^(running 0 tests|test result: ok. 0 passed.*|)$$'; exit $${PIPESTATUS[0]}
+
+test-reload: ## HUP reloads under wrk traffic change a plugin's configuration with no failed request
+	t/reload/run.sh
 
 test-nginx: ## every .t suite through the project's runner: t/*.t with the lua module, t/directives/ without
 	@mkdir -p build/demo/logs
