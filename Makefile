@@ -11,9 +11,12 @@ NGINX_OBJS    := build/nginx-objs
 MODULE        := target/release/libngx_http_proxy_wasm_module.so
 RUNNER        := target/release/test-nginx
 MODULES_DIR   := /usr/share/nginx/modules
-PLUGINS       := t/plugins/fault_injection.wasm
 DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
-                 lua-resty-lrucache lua-cjson libclang-dev clang wrk curl
+                 lua-resty-lrucache lua-cjson libclang-dev clang wrk curl \
+                 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
+AS_DIR        := t/plugins/fault_injection_as
+C_DIR         := t/plugins/fault_injection_c
+WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-debug
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
@@ -31,6 +34,8 @@ deps: ## install what a fresh Debian 12 lacks (apt packages, the wasm32-wasip1 t
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 
 configure: $(NGINX_OBJS)/ngx_auto_config.h ## configure Debian's nginx headers out of tree (build/nginx-objs)
 
@@ -48,9 +53,19 @@ build: deps configure ## build the nginx module (release) and check it loads int
 	    rm -f $(MODULE); exit 1; \
 	fi
 
-plugins: deps ## build the test plugins under t/plugins (wasm32-wasip1)
+plugins: deps t/plugins/fault_injection_as.wasm t/plugins/fault_injection_c.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C)
 	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
+
+$(AS_DIR)/node_modules/.installed: $(AS_DIR)/package.json $(AS_DIR)/package-lock.json | deps
+	cd $(AS_DIR) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed
+
+# asc prints one harmless warning from its standard library on every build: show its output only on failure.
+t/plugins/fault_injection_as.wasm: $(AS_DIR)/node_modules/.installed $(wildcard $(AS_DIR)/assembly/*.ts)
+	@cd $(AS_DIR) && out=$$(npm run -s build 2>&1) || { echo "$$out" >&2; exit 1; }
+
+t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
+	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
 test: build plugins test-unit test-reload test-nginx ## everything: cargo tests, reload under traffic, every .t suite
 
@@ -84,4 +99,4 @@ lint: ## cargo fmt --check and clippy -D warnings
 
 clean: ## remove build outputs and test servroots
 	cargo clean
-	rm -rf build t/servroot* t/plugins/*.wasm t/plugins/*/target
+	rm -rf build t/servroot* t/plugins/*.wasm t/plugins/*/target $(AS_DIR)/node_modules

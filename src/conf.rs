@@ -39,6 +39,7 @@ pub(crate) struct MainConf {
 /// One `proxy_wasm` directive: a configured root context of a declared plugin.
 pub(crate) struct Filter {
     pub root: RootContext,
+    pub request_body: bool,
     pub response_body: bool,
 }
 
@@ -230,6 +231,7 @@ pub(crate) extern "C" fn cmd_proxy_wasm(
         }
     };
     let filter = Filter {
+        request_body: root.has_request_body_callback(),
         response_body: root.has_response_body_callback(),
         root,
     };

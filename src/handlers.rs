@@ -5,11 +5,12 @@
 use std::ptr;
 
 use ngx::ffi::{
-    ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_discard_request_body,
-    ngx_http_filter_finalize_request, ngx_http_finalize_request, ngx_http_output_body_filter_pt,
-    ngx_http_output_filter, ngx_http_output_header_filter_pt, ngx_http_request_t,
-    ngx_http_send_header, ngx_int_t, NGX_DECLINED, NGX_DONE, NGX_ERROR,
-    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_OK,
+    ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_core_run_phases,
+    ngx_http_discard_request_body, ngx_http_filter_finalize_request, ngx_http_finalize_request,
+    ngx_http_output_body_filter_pt, ngx_http_output_filter, ngx_http_output_header_filter_pt,
+    ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_send_header, ngx_int_t,
+    NGX_DECLINED, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE,
+    NGX_OK,
 };
 use ngx::http::HttpModuleLocationConf;
 use proxy_wasm_host::{Error, HttpBackend, LocalResponse, LogLevel, Outcome};
@@ -17,7 +18,7 @@ use proxy_wasm_host::{Error, HttpBackend, LocalResponse, LogLevel, Outcome};
 use crate::backend::RequestBackend;
 use crate::conf::{Failure, Filter, LocConf};
 use crate::log;
-use crate::request::{existing_request_ctx, request_ctx};
+use crate::request::{existing_request_ctx, request_ctx, AccessState};
 use crate::Module;
 
 pub(crate) static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
@@ -101,28 +102,137 @@ fn run_chain(
     Ok(None)
 }
 
-/// Access phase: `proxy_on_request_headers` of each plugin of the location.
+/// Access phase: `proxy_on_request_headers` of each plugin of the location, then, when a plugin of the chain
+/// exports `proxy_on_request_body` and the request has a body, `proxy_on_request_body` with the whole body, read
+/// by nginx without blocking the worker (the phase resumes when it is in).
 pub(crate) extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     std::panic::catch_unwind(|| {
         let Some(lc) = loc_conf(r) else {
             return NGX_DECLINED as ngx_int_t;
         };
-        if lc.filters.is_none() || !is_main(r) {
+        let Some(filters) = lc.filters.as_ref() else {
+            return NGX_DECLINED as ngx_int_t;
+        };
+        if !is_main(r) {
             return NGX_DECLINED as ngx_int_t;
         }
+        // SAFETY: `r` is live; the reference does not outlive this call.
+        let Some(rctx) = (unsafe { request_ctx(r) }) else {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+        };
+        match std::mem::take(&mut rctx.access) {
+            AccessState::Start => {}
+            AccessState::ReadingBody => {
+                rctx.access = AccessState::ReadingBody;
+                return NGX_DONE as ngx_int_t;
+            }
+            AccessState::Done(rc) => return rc,
+            AccessState::Respond(resp) => return send_local_response(r, resp),
+        }
         // SAFETY: `r` is live.
-        let end_of_stream =
-            unsafe { (*r).headers_in.content_length_n <= 0 && (*r).headers_in.chunked() == 0 };
+        let has_body =
+            unsafe { (*r).headers_in.content_length_n > 0 || (*r).headers_in.chunked() != 0 };
         let result = run_chain(r, lc, "proxy_on_request_headers", |http, backend, _| {
-            Some(http.on_request_headers(backend, end_of_stream))
+            Some(http.on_request_headers(backend, !has_body))
         });
         match result {
-            Ok(None) => NGX_DECLINED as ngx_int_t,
-            Ok(Some(resp)) => send_local_response(r, resp),
-            Err(()) => NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
+            Ok(None) => {}
+            Ok(Some(resp)) => return send_local_response(r, resp),
+            Err(()) => return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
         }
+        if !has_body || !filters.iter().any(|f| f.request_body) {
+            return NGX_DECLINED as ngx_int_t;
+        }
+        // SAFETY: `r` is the live main request; nginx calls `request_body_read` once the body is in.
+        unsafe {
+            if let Some(rctx) = existing_request_ctx(r) {
+                rctx.access = AccessState::ReadingBody;
+            }
+            (*r).set_request_body_in_single_buf(1);
+            let rc = ngx_http_read_client_request_body(r, Some(request_body_read));
+            if rc >= NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t {
+                return rc;
+            }
+            // Drop the reference read_client_request_body took; the phase resumes from `request_body_read`.
+            ngx_http_finalize_request(r, NGX_DONE as ngx_int_t);
+        }
+        NGX_DONE as ngx_int_t
     })
     .unwrap_or(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t)
+}
+
+/// The request body is in: run `proxy_on_request_body` of the chain, remember the outcome, resume the phases
+/// (which re-enter `access_handler`, which returns it).
+unsafe extern "C" fn request_body_read(r: *mut ngx_http_request_t) {
+    let state = std::panic::catch_unwind(|| body_outcome(r)).unwrap_or(AccessState::Done(
+        NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
+    ));
+    // SAFETY: nginx calls this with the live request whose body it read.
+    unsafe {
+        if let Some(rctx) = existing_request_ctx(r) {
+            rctx.access = state;
+        }
+        (*r).set_preserve_body(1);
+        (*r).write_event_handler = Some(ngx_http_core_run_phases);
+        ngx_http_core_run_phases(r);
+    }
+}
+
+fn body_outcome(r: *mut ngx_http_request_t) -> AccessState {
+    let Some(lc) = loc_conf(r) else {
+        return AccessState::Done(NGX_DECLINED as ngx_int_t);
+    };
+    // SAFETY: `r` is live; its request_body holds the chain nginx read (memory or temp file buffers).
+    let (mut body, readable) = unsafe {
+        let rb = (*r).request_body;
+        if rb.is_null() || (*rb).bufs.is_null() {
+            (Vec::new(), true)
+        } else {
+            let (bytes, _, readable) = collect((*rb).bufs);
+            (bytes, readable)
+        }
+    };
+    if !readable {
+        return AccessState::Done(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
+    }
+    let mut changed = false;
+    let result = run_chain(r, lc, "proxy_on_request_body", |http, backend, filter| {
+        if !filter.request_body {
+            return None;
+        }
+        let outcome = http.on_request_body(backend, &body, true);
+        if let Ok(Outcome { body: Some(b), .. }) = &outcome {
+            body = b.clone();
+            changed = true;
+        }
+        Some(outcome)
+    });
+    match result {
+        Ok(Some(resp)) => AccessState::Respond(resp),
+        Err(()) => AccessState::Done(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t),
+        Ok(None) if !changed => AccessState::Done(NGX_DECLINED as ngx_int_t),
+        // SAFETY: `r` is live; the new body replaces the read one for the content phase (proxy_pass etc.).
+        Ok(None) => unsafe {
+            let out = chain_of(r, &body, true);
+            if out.is_null() {
+                return AccessState::Done(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
+            }
+            (*(*out).buf).set_last_buf(1);
+            (*(*r).request_body).bufs = out;
+            (*r).headers_in.content_length_n = body.len() as _;
+            let cl = (*r).headers_in.content_length;
+            if !cl.is_null() {
+                let len = body.len().to_string();
+                let p = ngx::ffi::ngx_pnalloc((*r).pool, len.len()) as *mut u8;
+                if !p.is_null() {
+                    ptr::copy_nonoverlapping(len.as_ptr(), p, len.len());
+                    (*cl).value.data = p;
+                    (*cl).value.len = len.len();
+                }
+            }
+            AccessState::Done(NGX_DECLINED as ngx_int_t)
+        },
+    }
 }
 
 /// Answer the request with a plugin's local response and end it.

@@ -17,6 +17,22 @@ pub(crate) struct RequestCtx {
     contexts: Vec<HttpContext>,
     /// Set when a plugin answered the request itself: its response does not go through the response callbacks.
     pub local_response: bool,
+    /// Progress of the directive path's access phase, which may wait for the request body.
+    pub access: AccessState,
+}
+
+/// Where the access phase of the directive path stands for this request.
+#[derive(Default)]
+pub(crate) enum AccessState {
+    /// Request headers not run yet.
+    #[default]
+    Start,
+    /// Waiting for nginx to read the request body.
+    ReadingBody,
+    /// Done: the access handler returns this (NGX_DECLINED to go on, or an HTTP status).
+    Done(ngx_int_t),
+    /// Done with a local response still to send.
+    Respond(proxy_wasm_host::LocalResponse),
 }
 
 impl RequestCtx {

@@ -334,6 +334,18 @@ impl RootContext {
         &self.inner.plugin.name
     }
 
+    /// Whether the plugin exports `proxy_on_request_body` (a proxy reads the body only for plugins that do).
+    pub fn has_request_body_callback(&self) -> bool {
+        self.inner
+            .bound
+            .borrow()
+            .vm
+            .borrow()
+            .cb
+            .on_request_body
+            .is_some()
+    }
+
     /// Whether the plugin exports `proxy_on_response_body` (a proxy can skip body work when it does not).
     pub fn has_response_body_callback(&self) -> bool {
         self.inner

@@ -196,6 +196,9 @@ impl Vm {
         };
         let mut store = Store::new(engine(), state);
         store.limiter(|s| &mut s.limits);
+        // A start section (AssemblyScript 0.14 puts its top-level code there) runs inside instantiation: give
+        // it the same deadline as any call.
+        store.set_epoch_deadline(deadline_ticks(&options));
         let instance = pre
             .instantiate(&mut store)
             .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")))?;
@@ -306,6 +309,14 @@ impl Vm {
             Error::Trap { callback, message }
         })
     }
+}
+
+/// A call's deadline in epoch ticks.
+fn deadline_ticks(options: &PluginOptions) -> u64 {
+    options
+        .time_limit_ms
+        .div_ceil(crate::limits::EPOCH_TICK_MS)
+        .max(1)
 }
 
 /// The most useful one-line description of a trap: the trap code plus the guest's own message when a host
