@@ -69,8 +69,8 @@ t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 
 test: build plugins test-unit test-reload test-nginx ## everything: cargo tests, reload under traffic, every .t suite
 
-test-unit: ## cargo tests of the host core, the module and the runner
-	cargo test --workspace -q 2>&1 | grep -vE '^(running 0 tests|test result: ok. 0 passed.*|)$$'; exit $${PIPESTATUS[0]}
+test-unit: ## cargo tests of the host core and the runner (release profile: reuses the build's wasmtime)
+	cargo test --release --workspace -q 2>&1 | grep -vE '^(running 0 tests|test result: ok. 0 passed.*|)$$'; exit $${PIPESTATUS[0]}
 
 test-reload: ## HUP reloads under wrk traffic change a plugin's configuration with no failed request
 	t/reload/run.sh
