@@ -56,6 +56,8 @@ build: deps configure ## build the nginx module (release) and check it loads int
 plugins: deps t/plugins/fault_injection_as.wasm t/plugins/fault_injection_c.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C)
 	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
+	cd t/plugins/hostcalls && cargo build --release --target wasm32-wasip1 -q
+	cp t/plugins/hostcalls/target/wasm32-wasip1/release/hostcalls.wasm t/plugins/
 
 $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package.json $(AS_DIR)/package-lock.json | deps
 	cd $(AS_DIR) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed
@@ -83,9 +85,11 @@ test-nginx: ## every .t suite through the project's runner: t/*.t with the lua m
 
 run: build plugins ## run the demo: nginx in the foreground with the fault-injection plugin on 127.0.0.1:9080
 	@mkdir -p build/demo/logs
-	@echo "try:  curl -i 127.0.0.1:9080/wasm      (200 hello world, from the Wasm plugin through Lua)"
-	@echo "      curl -i 127.0.0.1:9080/wasm-403  (403 with the plugin's body)"
-	@echo "      curl -i 127.0.0.1:9080/wasm-directive  (200 hello world, the plugin run by nginx.conf directives, no Lua)"
+	@echo "try:  curl -i 127.0.0.1:9080/wasm             (200 hello world, Wasm through the APISIX-style runner)"
+	@echo "      curl -i 127.0.0.1:9080/fault-injection  (200 hello world, the native Lua plugin)"
+	@echo "      curl -i 127.0.0.1:9080/wasm-as  /wasm-c  (the same plugin in AssemblyScript and C)"
+	@echo "      curl -i 127.0.0.1:9080/wasm-403         (403 with the plugin's body)"
+	@echo "      curl -i 127.0.0.1:9080/wasm-directive   (200 hello world, nginx.conf directives, no Lua)"
 	@echo "stop with Ctrl-C"
 	$(NGINX_BINARY) -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -g 'daemon off;' \
 	    -e $(CURDIR)/build/demo/logs/error.log

@@ -6,12 +6,14 @@
 
 use ngx::ffi::{
     ngx_hash_key_lc, ngx_http_request_t, ngx_list_part_t, ngx_list_push, ngx_list_t, ngx_log_t,
-    ngx_pnalloc, ngx_pool_t, ngx_str_t, ngx_table_elt_t,
+    ngx_palloc, ngx_pnalloc, ngx_pool_t, ngx_str_t, ngx_table_elt_t,
 };
 use proxy_wasm_host::map::Pair;
 use proxy_wasm_host::{Backend, HttpBackend, LogLevel, MapType, Status};
 
 use crate::log;
+
+mod properties;
 
 /// Calls outside any request log to the cycle's log.
 pub(crate) struct CycleBackend;
@@ -45,6 +47,11 @@ impl RequestBackend {
     /// `r` must be a live request for as long as the backend is used.
     pub(crate) unsafe fn new(r: *mut ngx_http_request_t) -> RequestBackend {
         RequestBackend { r }
+    }
+
+    /// A host line (not from a plugin) in the request's log.
+    fn host_log(&self, level: LogLevel, message: &str) {
+        log::write(self.log_ptr(), level, format_args!("proxy-wasm: {message}"));
     }
 
     pub(crate) fn log_ptr(&self) -> *mut ngx_log_t {
@@ -107,16 +114,19 @@ unsafe fn for_each_header(list: *mut ngx_list_t, mut f: impl FnMut(&mut ngx_tabl
 }
 
 fn bytes(s: &ngx_str_t) -> &[u8] {
-    if s.len == 0 || s.data.is_null() {
-        &[]
-    } else {
-        // SAFETY: nginx strings point to `len` readable bytes.
-        unsafe { std::slice::from_raw_parts(s.data, s.len) }
-    }
+    // SAFETY: nginx strings point to `len` readable bytes.
+    unsafe { bytes_raw(s.data, s.len) }
 }
 
-fn is_special_response_header(key: &[u8]) -> bool {
-    key.eq_ignore_ascii_case(b"content-type") || key.eq_ignore_ascii_case(b"content-length")
+/// # Safety
+/// `data` must point to `len` readable bytes that outlive the returned slice (or be null / `len` 0).
+unsafe fn bytes_raw<'a>(data: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 || data.is_null() {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts(data, len) }
+    }
 }
 
 impl Backend for RequestBackend {
@@ -128,8 +138,503 @@ impl Backend for RequestBackend {
         log::level_of(self.log_ptr())
     }
 
+    fn get_property(&mut self, path: &[&[u8]]) -> Option<Vec<u8>> {
+        self.property(path)
+    }
+
+    fn set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status> {
+        self.set_property_value(path, value)
+    }
+
     fn http(&mut self) -> Option<&mut dyn HttpBackend> {
         Some(self)
+    }
+}
+
+/// Request headers nginx also keeps a pointer to in `headers_in` (besides the list). Only the fields every
+/// nginx build has; others (`x-forwarded-for`, `accept-encoding`, the DAV headers, ...) depend on configure
+/// flags and are left to the list.
+fn request_header_slot(
+    r: &mut ngx_http_request_t,
+    key: &[u8],
+) -> Option<*mut *mut ngx_table_elt_t> {
+    let h = &mut r.headers_in;
+    Some(match key {
+        b"host" => &mut h.host,
+        b"connection" => &mut h.connection,
+        b"if-modified-since" => &mut h.if_modified_since,
+        b"if-unmodified-since" => &mut h.if_unmodified_since,
+        b"if-match" => &mut h.if_match,
+        b"if-none-match" => &mut h.if_none_match,
+        b"user-agent" => &mut h.user_agent,
+        b"referer" => &mut h.referer,
+        b"content-length" => &mut h.content_length,
+        b"content-range" => &mut h.content_range,
+        b"content-type" => &mut h.content_type,
+        b"range" => &mut h.range,
+        b"if-range" => &mut h.if_range,
+        b"transfer-encoding" => &mut h.transfer_encoding,
+        b"te" => &mut h.te,
+        b"expect" => &mut h.expect,
+        b"upgrade" => &mut h.upgrade,
+        b"authorization" => &mut h.authorization,
+        b"keep-alive" => &mut h.keep_alive,
+        b"date" => &mut h.date,
+        _ => return None,
+    })
+}
+
+/// Response headers nginx keeps a pointer to in `headers_out`; the header filter writes some of them itself
+/// (`server`, `date`, `location`, `last-modified`) when the pointer is null.
+fn response_header_slot(
+    r: &mut ngx_http_request_t,
+    key: &[u8],
+) -> Option<*mut *mut ngx_table_elt_t> {
+    let h = &mut r.headers_out;
+    Some(match key {
+        b"server" => &mut h.server,
+        b"date" => &mut h.date,
+        b"content-encoding" => &mut h.content_encoding,
+        b"location" => &mut h.location,
+        b"refresh" => &mut h.refresh,
+        b"last-modified" => &mut h.last_modified,
+        b"content-range" => &mut h.content_range,
+        b"accept-ranges" => &mut h.accept_ranges,
+        b"www-authenticate" => &mut h.www_authenticate,
+        b"expires" => &mut h.expires,
+        b"etag" => &mut h.etag,
+        _ => return None,
+    })
+}
+
+fn is_token_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+fn valid_header_name(key: &[u8]) -> bool {
+    !key.is_empty() && key.iter().all(|c| is_token_char(*c))
+}
+
+fn valid_header_value(value: &[u8]) -> bool {
+    !value.iter().any(|c| matches!(c, b'\r' | b'\n' | 0))
+}
+
+fn parse_number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// The methods nginx knows by bit (`r->method`); others are `NGX_HTTP_UNKNOWN` with the name kept.
+fn method_bit(name: &[u8]) -> usize {
+    use ngx::ffi::*;
+    (match name {
+        b"GET" => NGX_HTTP_GET,
+        b"HEAD" => NGX_HTTP_HEAD,
+        b"POST" => NGX_HTTP_POST,
+        b"PUT" => NGX_HTTP_PUT,
+        b"DELETE" => NGX_HTTP_DELETE,
+        b"MKCOL" => NGX_HTTP_MKCOL,
+        b"COPY" => NGX_HTTP_COPY,
+        b"MOVE" => NGX_HTTP_MOVE,
+        b"OPTIONS" => NGX_HTTP_OPTIONS,
+        b"PROPFIND" => NGX_HTTP_PROPFIND,
+        b"PROPPATCH" => NGX_HTTP_PROPPATCH,
+        b"LOCK" => NGX_HTTP_LOCK,
+        b"UNLOCK" => NGX_HTTP_UNLOCK,
+        b"PATCH" => NGX_HTTP_PATCH,
+        b"TRACE" => NGX_HTTP_TRACE,
+        b"CONNECT" => NGX_HTTP_CONNECT,
+        _ => NGX_HTTP_UNKNOWN,
+    }) as usize
+}
+
+/// Percent-decode a path; `None` when it decodes to a NUL byte or a dot segment (`/../`, `/./`), which nginx
+/// would have normalised or refused on the request line.
+fn decode_path(path: &[u8]) -> Option<Vec<u8>> {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while i < path.len() {
+        if path[i] == b'%' {
+            let hi = hex(*path.get(i + 1)?)?;
+            let lo = hex(*path.get(i + 2)?)?;
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(path[i]);
+            i += 1;
+        }
+    }
+    if out.contains(&0) {
+        return None;
+    }
+    let dot_segment = out
+        .split(|c| *c == b'/')
+        .any(|seg| seg == b"." || seg == b"..");
+    (!dot_segment).then_some(out)
+}
+
+/// The host of a Host header value: lowercased, without the port, as nginx keeps it in `headers_in.server`.
+/// `None` when it is not a valid host.
+fn host_of(value: &[u8]) -> Option<Vec<u8>> {
+    if value.is_empty()
+        || value.len() > 255 + 6
+        || !value
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._~:[]!$&'()*+,;=%".contains(c))
+    {
+        return None;
+    }
+    let mut host = value.to_ascii_lowercase();
+    if host.starts_with(b"[") {
+        let end = host.iter().position(|c| *c == b']')?;
+        host.truncate(end + 1);
+    } else if let Some(colon) = host.iter().position(|c| *c == b':') {
+        parse_number::<u16>(&host[colon + 1..])?;
+        host.truncate(colon);
+    }
+    while host.last() == Some(&b'.') {
+        host.pop();
+    }
+    (!host.is_empty()).then_some(host)
+}
+
+impl RequestBackend {
+    fn refuse(&self, what: &str) -> Status {
+        self.host_log(LogLevel::Warn, what);
+        Status::BadArgument
+    }
+
+    /// Push `key: value` (key already lowercase) onto a header list.
+    fn push_header(
+        &self,
+        list: *mut ngx_list_t,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<*mut ngx_table_elt_t, Status> {
+        let key_str = self.pool_str(key)?;
+        let value_str = self.pool_str(value)?;
+        // SAFETY: `list` is an initialised header list of the live request; the strings live in its pool.
+        unsafe {
+            let h = ngx_list_push(list) as *mut ngx_table_elt_t;
+            if h.is_null() {
+                return Err(Status::InternalFailure);
+            }
+            (*h).key = key_str;
+            (*h).value = value_str;
+            (*h).lowcase_key = key_str.data;
+            (*h).hash = ngx_hash_key_lc(key_str.data, key_str.len).max(1);
+            #[cfg(ngx_table_elt_next)]
+            {
+                (*h).next = std::ptr::null_mut();
+            }
+            Ok(h)
+        }
+    }
+
+    /// Take every `key` header out of a request header list without moving the others: nginx (and other
+    /// modules) keep pointers to list elements, and some readers (the proxy module) do not skip elements
+    /// whose hash is 0. A part is shortened or split around the removed element; a changed last part is
+    /// followed by a fresh empty one so that `ngx_list_push` never writes past a shifted array.
+    fn unlink_request_headers(&self, key: &[u8]) -> Result<(), Status> {
+        // SAFETY: `r` is live; the list parts are walked within their `nelts`; new parts come from the pool.
+        unsafe {
+            let list: *mut ngx_list_t = &mut (*self.r).headers_in.headers;
+            let size = (*list).size;
+            let mut part: *mut ngx_list_part_t = &mut (*list).part;
+            let mut touched_last = false;
+            while !part.is_null() {
+                let mut i = 0;
+                while i < (*part).nelts {
+                    let elts = (*part).elts as *mut ngx_table_elt_t;
+                    if !bytes(&(*elts.add(i)).key).eq_ignore_ascii_case(key) {
+                        i += 1;
+                        continue;
+                    }
+                    if part == (*list).last {
+                        touched_last = true;
+                    }
+                    if i == 0 {
+                        (*part).elts = elts.add(1) as *mut _;
+                        (*part).nelts -= 1;
+                    } else if i == (*part).nelts - 1 {
+                        (*part).nelts -= 1;
+                    } else {
+                        let rest = ngx_palloc(self.pool(), std::mem::size_of::<ngx_list_part_t>())
+                            as *mut ngx_list_part_t;
+                        if rest.is_null() {
+                            return Err(Status::InternalFailure);
+                        }
+                        (*rest).elts = elts.add(i + 1) as *mut _;
+                        (*rest).nelts = (*part).nelts - i - 1;
+                        (*rest).next = (*part).next;
+                        (*part).nelts = i;
+                        (*part).next = rest;
+                        if part == (*list).last {
+                            (*list).last = rest;
+                        }
+                        part = rest;
+                        i = 0;
+                    }
+                }
+                part = (*part).next;
+            }
+            if touched_last {
+                let fresh = ngx_palloc(self.pool(), std::mem::size_of::<ngx_list_part_t>())
+                    as *mut ngx_list_part_t;
+                let elts = ngx_palloc(self.pool(), size * (*list).nalloc);
+                if fresh.is_null() || elts.is_null() {
+                    return Err(Status::InternalFailure);
+                }
+                (*fresh).elts = elts;
+                (*fresh).nelts = 0;
+                (*fresh).next = std::ptr::null_mut();
+                (*(*list).last).next = fresh;
+                (*list).last = fresh;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_request_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+        let key = key.to_ascii_lowercase();
+        let shown = String::from_utf8_lossy(&key).into_owned();
+        if !valid_header_name(&key) {
+            return Err(self.refuse(&format!("bad request header name \"{shown}\"")));
+        }
+        if !valid_header_value(value) {
+            return Err(self.refuse(&format!(
+                "bad value for request header \"{shown}\" (CR, LF or NUL)"
+            )));
+        }
+        let content_length = if key == b"content-length" {
+            Some(parse_number::<i64>(value).ok_or_else(|| {
+                self.refuse(&format!(
+                    "bad content-length \"{}\"",
+                    String::from_utf8_lossy(value)
+                ))
+            })?)
+        } else {
+            None
+        };
+        let server = if key == b"host" {
+            Some(host_of(value).ok_or_else(|| {
+                self.refuse(&format!("bad host \"{}\"", String::from_utf8_lossy(value)))
+            })?)
+        } else {
+            None
+        };
+        // SAFETY: `r` is live.
+        let list = unsafe { &mut (*self.r).headers_in.headers as *mut ngx_list_t };
+        let h = self.push_header(list, &key, value)?;
+        // SAFETY: `r` is live; `h` is an element of its list.
+        unsafe {
+            let r = &mut *self.r;
+            if let Some(slot) = request_header_slot(r, &key) {
+                if (*slot).is_null() {
+                    *slot = h;
+                }
+            }
+            if let Some(n) = content_length {
+                r.headers_in.content_length_n = n as _;
+            }
+            if let Some(server) = server {
+                r.headers_in.server = self.pool_str(&server)?;
+            }
+            #[cfg(not(ngx_table_elt_next))]
+            if key == b"cookie" {
+                let slot = ngx::ffi::ngx_array_push(&mut r.headers_in.cookies)
+                    as *mut *mut ngx_table_elt_t;
+                if !slot.is_null() {
+                    *slot = h;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_request_header(&mut self, key: &[u8]) -> Result<(), Status> {
+        let key = key.to_ascii_lowercase();
+        self.unlink_request_headers(&key)?;
+        // SAFETY: `r` is live.
+        unsafe {
+            let r = &mut *self.r;
+            if let Some(slot) = request_header_slot(r, &key) {
+                *slot = std::ptr::null_mut();
+            }
+            if key == b"content-length" {
+                r.headers_in.content_length_n = -1;
+            }
+            if key == b"cookie" {
+                #[cfg(not(ngx_table_elt_next))]
+                {
+                    r.headers_in.cookies.nelts = 0;
+                }
+                #[cfg(ngx_table_elt_next)]
+                {
+                    r.headers_in.cookies = std::ptr::null_mut();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Set a request pseudo-header: `:method`, `:path` and `:authority` change the request nginx passes on
+    /// (the location was chosen already and stays); `:scheme` cannot change.
+    fn set_request_pseudo(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+        match key {
+            b":method" => {
+                if value.is_empty() || value.len() > 32 || !value.iter().all(|c| is_token_char(*c))
+                {
+                    return Err(self.refuse(&format!(
+                        "bad :method \"{}\"",
+                        String::from_utf8_lossy(value)
+                    )));
+                }
+                let name = self.pool_str(value)?;
+                // SAFETY: `r` is live; `name` lives in its pool.
+                unsafe {
+                    (*self.r).method_name = name;
+                    (*self.r).method = method_bit(value);
+                }
+                Ok(())
+            }
+            b":path" => self.set_path(value),
+            b":authority" => {
+                if host_of(value).is_none() || !valid_header_value(value) {
+                    return Err(self.refuse(&format!(
+                        "bad :authority \"{}\"",
+                        String::from_utf8_lossy(value)
+                    )));
+                }
+                self.remove_request_header(b"host")?;
+                self.add_request_header(b"host", value)
+            }
+            b":scheme" => Err(self.refuse("nginx cannot change the :scheme of a request")),
+            _ => Err(self.refuse(&format!(
+                "unknown request pseudo-header \"{}\"",
+                String::from_utf8_lossy(key)
+            ))),
+        }
+    }
+
+    fn set_path(&mut self, value: &[u8]) -> Result<(), Status> {
+        let bad = |this: &Self| {
+            this.refuse(&format!(
+                "bad :path \"{}\": it must start with \"/\" and hold no spaces, control characters, NUL or dot segments",
+                String::from_utf8_lossy(value)
+            ))
+        };
+        if !value.starts_with(b"/") || value.iter().any(|c| *c <= b' ' || *c == 0x7f) {
+            return Err(bad(self));
+        }
+        let (path, args) = match value.iter().position(|c| *c == b'?') {
+            Some(q) => (&value[..q], &value[q + 1..]),
+            None => (value, &b""[..]),
+        };
+        let Some(decoded) = decode_path(path) else {
+            return Err(bad(self));
+        };
+        let unparsed = self.pool_str(value)?;
+        let uri = self.pool_str(&decoded)?;
+        let args = self.pool_str(args)?;
+        // SAFETY: `r` is live; the strings live in its pool.
+        unsafe {
+            let r = &mut *self.r;
+            r.unparsed_uri = unparsed;
+            r.uri = uri;
+            r.args = args;
+            r.set_valid_unparsed_uri(0);
+            r.set_valid_location(0);
+            if decoded.len() != path.len() {
+                // The uri holds decoded bytes: have upstream modules escape it again.
+                r.set_quoted_uri(1);
+            }
+            ngx::ffi::ngx_http_set_exten(r);
+        }
+        Ok(())
+    }
+
+    fn add_response_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+        let key = key.to_ascii_lowercase();
+        let shown = String::from_utf8_lossy(&key).into_owned();
+        if !valid_header_name(&key) {
+            return Err(self.refuse(&format!("bad response header name \"{shown}\"")));
+        }
+        if !valid_header_value(value) {
+            return Err(self.refuse(&format!(
+                "bad value for response header \"{shown}\" (CR, LF or NUL)"
+            )));
+        }
+        // SAFETY: `r` is live.
+        let list = unsafe { &mut (*self.r).headers_out.headers as *mut ngx_list_t };
+        let h = self.push_header(list, &key, value)?;
+        if key == b"server" || key == b"date" {
+            // SAFETY: `r` is live; `h` is an element of its list.
+            unsafe {
+                if let Some(slot) = response_header_slot(&mut *self.r, &key) {
+                    if (*slot).is_null() || (**slot).hash == 0 {
+                        // nginx writes its own Server/Date only when the pointer is null.
+                        *slot = h;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_response_header(&mut self, key: &[u8]) -> Result<(), Status> {
+        let key = key.to_ascii_lowercase();
+        // SAFETY: `r` is live; the list is its response header list.
+        unsafe {
+            let r = &mut *self.r;
+            let out = &mut r.headers_out;
+            match key.as_slice() {
+                b"content-type" => {
+                    out.content_type.len = 0;
+                    out.content_type_len = 0;
+                    out.content_type_lowcase = std::ptr::null_mut();
+                    out.content_type_hash = 0;
+                    out.charset.len = 0;
+                }
+                b"content-length" => {
+                    out.content_length_n = -1;
+                    out.content_length = std::ptr::null_mut();
+                }
+                b"last-modified" => out.last_modified_time = -1,
+                _ => {}
+            }
+            for_each_header(&mut out.headers, |h| {
+                if bytes(&h.key).eq_ignore_ascii_case(&key) {
+                    h.hash = 0;
+                }
+            });
+            if let Some(slot) = response_header_slot(r, &key) {
+                if key == b"server" || key == b"date" {
+                    // Point at a dead (hash 0) element so the header filter adds no Server/Date of its own.
+                    if (*slot).is_null() {
+                        let list = &mut r.headers_out.headers as *mut ngx_list_t;
+                        let h = self.push_header(list, &key, b"")?;
+                        (*h).hash = 0;
+                        *slot = h;
+                    }
+                } else {
+                    *slot = std::ptr::null_mut();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn scheme(&self) -> &'static [u8] {
+        #[cfg(ngx_feature = "ssl")]
+        // SAFETY: `r` is live and has a connection.
+        if unsafe { !(*(*self.r).connection).ssl.is_null() } {
+            return b"https";
+        }
+        b"http"
     }
 }
 
@@ -183,118 +688,158 @@ impl HttpBackend for RequestBackend {
     }
 
     fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> Result<(), Status> {
-        if key.starts_with(b":") {
-            return self.map_replace(map, key, value);
-        }
-        if map == MapType::HttpResponseHeaders && is_special_response_header(key) {
-            return self.map_replace(map, key, value);
-        }
-        let list = self.headers_list(map)?;
-        let key_str = self.pool_str(key)?;
-        let value_str = self.pool_str(value)?;
-        let lowcase = self.pool_str(&key.to_ascii_lowercase())?;
-        // SAFETY: `list` is an initialised header list of the live request; the strings live in its pool.
-        unsafe {
-            let h = ngx_list_push(list) as *mut ngx_table_elt_t;
-            if h.is_null() {
-                return Err(Status::InternalFailure);
+        match map {
+            MapType::HttpRequestHeaders if key.starts_with(b":") => {
+                self.set_request_pseudo(key, value)
             }
-            (*h).key = key_str;
-            (*h).value = value_str;
-            (*h).lowcase_key = lowcase.data;
-            (*h).hash = ngx_hash_key_lc(key_str.data, key_str.len).max(1);
-            #[cfg(ngx_table_elt_next)]
+            MapType::HttpRequestHeaders => self.add_request_header(key, value),
+            MapType::HttpResponseHeaders
+                if key.starts_with(b":")
+                    || key.eq_ignore_ascii_case(b"content-type")
+                    || key.eq_ignore_ascii_case(b"content-length") =>
             {
-                (*h).next = std::ptr::null_mut();
+                // Single-valued in nginx: adding one replaces it.
+                self.map_replace(map, key, value)
             }
+            MapType::HttpResponseHeaders => self.add_response_header(key, value),
+            _ => Err(Status::NotFound),
         }
-        Ok(())
     }
 
     fn map_replace(&mut self, map: MapType, key: &[u8], value: &[u8]) -> Result<(), Status> {
-        if map == MapType::HttpResponseHeaders {
-            if key == b":status" {
-                let status: usize = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|s| (100..=599).contains(s))
-                    .ok_or(Status::BadArgument)?;
-                // SAFETY: `r` is live.
-                unsafe {
-                    (*self.r).headers_out.status = status;
-                    (*self.r).headers_out.status_line.len = 0;
-                }
-                return Ok(());
+        match map {
+            MapType::HttpRequestHeaders if key.starts_with(b":") => {
+                self.set_request_pseudo(key, value)
             }
-            if key.eq_ignore_ascii_case(b"content-type") {
-                let v = self.pool_str(value)?;
-                // SAFETY: `r` is live; `v` lives in its pool.
-                unsafe {
-                    let out = &mut (*self.r).headers_out;
-                    out.content_type = v;
-                    out.content_type_len = v.len;
-                    out.content_type_lowcase = std::ptr::null_mut();
-                    out.content_type_hash = 0;
-                }
-                return Ok(());
+            MapType::HttpRequestHeaders => {
+                self.remove_request_header(key)?;
+                self.add_request_header(key, value)
             }
-            if key.eq_ignore_ascii_case(b"content-length") {
-                let n: i64 = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or(Status::BadArgument)?;
-                self.map_remove(map, key)?;
-                // SAFETY: `r` is live.
-                unsafe { (*self.r).headers_out.content_length_n = n as _ };
-                return Ok(());
-            }
+            MapType::HttpResponseHeaders => self.replace_response_header(key, value),
+            _ => Err(Status::NotFound),
         }
-        if key.starts_with(b":") {
-            // Changing the request line is a later feature; refuse rather than pretend.
-            return Err(Status::BadArgument);
-        }
-        self.map_remove(map, key)?;
-        self.map_add(map, key, value)
     }
 
     fn map_remove(&mut self, map: MapType, key: &[u8]) -> Result<(), Status> {
-        if key.starts_with(b":") {
-            return Err(Status::BadArgument);
+        if key.starts_with(b":")
+            && matches!(
+                map,
+                MapType::HttpRequestHeaders | MapType::HttpResponseHeaders
+            )
+        {
+            return Err(self.refuse(&format!(
+                "the pseudo-header \"{}\" cannot be removed",
+                String::from_utf8_lossy(key)
+            )));
         }
-        let list = self.headers_list(map)?;
-        if map == MapType::HttpResponseHeaders {
-            // SAFETY: `r` is live.
-            unsafe {
-                let out = &mut (*self.r).headers_out;
-                if key.eq_ignore_ascii_case(b"content-type") {
-                    out.content_type.len = 0;
-                    out.content_type_len = 0;
-                }
-                if key.eq_ignore_ascii_case(b"content-length") {
-                    out.content_length_n = -1;
-                    out.content_length = std::ptr::null_mut();
-                }
-            }
+        match map {
+            MapType::HttpRequestHeaders => self.remove_request_header(key),
+            MapType::HttpResponseHeaders => self.remove_response_header(key),
+            _ => Err(Status::NotFound),
         }
-        // SAFETY: `list` is an initialised header list of the live request.
-        unsafe {
-            for_each_header(list, |h| {
-                if bytes(&h.key).eq_ignore_ascii_case(key) {
-                    h.hash = 0;
-                }
-            });
-        }
-        Ok(())
     }
 }
 
 impl RequestBackend {
-    fn scheme(&self) -> &'static [u8] {
-        #[cfg(ngx_feature = "ssl")]
-        // SAFETY: `r` is live and has a connection.
-        if unsafe { !(*(*self.r).connection).ssl.is_null() } {
-            return b"https";
+    fn replace_response_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+        if key == b":status" {
+            let status: usize = parse_number(value)
+                .filter(|s| (100..=599).contains(s))
+                .ok_or_else(|| {
+                    self.refuse(&format!(
+                        "bad :status \"{}\"",
+                        String::from_utf8_lossy(value)
+                    ))
+                })?;
+            // SAFETY: `r` is live.
+            unsafe {
+                (*self.r).headers_out.status = status;
+                (*self.r).headers_out.status_line.len = 0;
+            }
+            return Ok(());
         }
-        b"http"
+        if key.starts_with(b":") {
+            return Err(self.refuse(&format!(
+                "unknown response pseudo-header \"{}\"",
+                String::from_utf8_lossy(key)
+            )));
+        }
+        if key.eq_ignore_ascii_case(b"content-type") {
+            if !valid_header_value(value) {
+                return Err(self.refuse("bad value for response header \"content-type\""));
+            }
+            let v = self.pool_str(value)?;
+            // SAFETY: `r` is live; `v` lives in its pool.
+            unsafe {
+                let out = &mut (*self.r).headers_out;
+                out.content_type = v;
+                out.content_type_len = v.len;
+                out.content_type_lowcase = std::ptr::null_mut();
+                out.content_type_hash = 0;
+                out.charset.len = 0;
+            }
+            return Ok(());
+        }
+        if key.eq_ignore_ascii_case(b"content-length") {
+            let n: i64 = parse_number(value).ok_or_else(|| {
+                self.refuse(&format!(
+                    "bad content-length \"{}\"",
+                    String::from_utf8_lossy(value)
+                ))
+            })?;
+            self.remove_response_header(key)?;
+            // SAFETY: `r` is live.
+            unsafe { (*self.r).headers_out.content_length_n = n as _ };
+            return Ok(());
+        }
+        self.remove_response_header(key)?;
+        self.add_response_header(key, value)
+    }
+}
+
+impl RequestBackend {
+    /// Replace the response nginx is about to send (header filter, headers not sent): `status`, only
+    /// `headers` (every earlier header goes, as with Envoy's local reply), and a body of `body_len` bytes that
+    /// the caller substitutes (an empty one sends no body at all).
+    pub(crate) fn replace_response(
+        &mut self,
+        status: u32,
+        headers: &[Pair],
+        body_len: usize,
+    ) -> Result<(), String> {
+        // SAFETY: `r` is live.
+        if unsafe { (*self.r).header_sent() } != 0 {
+            return Err("the response headers are sent already".into());
+        }
+        let mut names: Vec<Vec<u8>> = self
+            .map_pairs(MapType::HttpResponseHeaders)
+            .map_err(|s| format!("{s:?}"))?
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| !k.starts_with(b":"))
+            .collect();
+        names.dedup();
+        for k in names {
+            self.remove_response_header(&k)
+                .map_err(|s| format!("removing {}: {s:?}", String::from_utf8_lossy(&k)))?;
+        }
+        self.replace_response_header(b":status", status.to_string().as_bytes())
+            .map_err(|s| format!("status {status}: {s:?}"))?;
+        for (k, v) in headers {
+            self.map_add(MapType::HttpResponseHeaders, k, v)
+                .map_err(|s| format!("header {}: {s:?}", String::from_utf8_lossy(k)))?;
+        }
+        // SAFETY: `r` is live.
+        unsafe {
+            let r = &mut *self.r;
+            r.headers_out.content_length = std::ptr::null_mut();
+            r.headers_out.content_length_n = body_len as _;
+            r.headers_out.last_modified_time = -1;
+            if body_len == 0 {
+                // Every content producer (static, proxy, Lua) skips the body of a header-only response.
+                r.set_header_only(1);
+            }
+        }
+        Ok(())
     }
 }

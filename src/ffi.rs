@@ -214,7 +214,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
             }
         });
         match result {
-            Ok(outcome) => report(&backend, root.plugin_name(), phase, outcome, out),
+            Ok(outcome) => report(&mut backend, root.plugin_name(), phase, outcome, out),
             Err(e) => {
                 log::plugin_line(
                     backend.log_ptr(),
@@ -229,7 +229,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
 }
 
 fn report(
-    backend: &RequestBackend,
+    backend: &mut RequestBackend,
     plugin: &str,
     phase: c_int,
     outcome: Outcome,
@@ -238,14 +238,26 @@ fn report(
     SCRATCH.with(|s| {
         let mut s = s.borrow_mut();
         if let Some(resp) = outcome.local_response {
-            if phase == PHASE_RESPONSE_HEADERS || phase == PHASE_RESPONSE_BODY {
+            if phase == PHASE_RESPONSE_BODY {
                 log::plugin_line(
                     backend.log_ptr(),
                     LogLevel::Error,
                     plugin,
-                    b"a local response after the response started cannot be sent through Lua; ignored",
+                    b"a local response from proxy_on_response_body is refused: the response headers are sent already",
                 );
                 return NGX_PROXY_WASM_ERROR;
+            }
+            if phase == PHASE_RESPONSE_HEADERS {
+                // Not sent yet: the response's status and headers are replaced here; Lua replaces the body.
+                if let Err(e) = backend.replace_response(resp.status, &resp.headers, resp.body.len()) {
+                    log::plugin_line(
+                        backend.log_ptr(),
+                        LogLevel::Error,
+                        plugin,
+                        format!("the local response from proxy_on_response_headers failed: {e}").as_bytes(),
+                    );
+                    return NGX_PROXY_WASM_ERROR;
+                }
             }
             s.body = resp.body;
             map::encode_into(&resp.headers, &mut s.headers);

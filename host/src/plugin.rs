@@ -302,6 +302,14 @@ fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) {
             report(backend, vm, r);
         }
     }
+    if vm.state().local_response.take().is_some() {
+        let plugin = vm.state().plugin.clone();
+        backend.log(
+            LogLevel::Error,
+            &plugin,
+            b"a local response at the end of a context (proxy_on_done/on_log/on_delete) is refused: the response is gone",
+        );
+    }
     vm.forget_context(id);
 }
 
@@ -336,26 +344,16 @@ impl RootContext {
 
     /// Whether the plugin exports `proxy_on_request_body` (a proxy reads the body only for plugins that do).
     pub fn has_request_body_callback(&self) -> bool {
-        self.inner
-            .bound
-            .borrow()
-            .vm
-            .borrow()
-            .cb
-            .on_request_body
-            .is_some()
+        self.exports(|cb| cb.on_request_body.is_some())
     }
 
     /// Whether the plugin exports `proxy_on_response_body` (a proxy can skip body work when it does not).
     pub fn has_response_body_callback(&self) -> bool {
-        self.inner
-            .bound
-            .borrow()
-            .vm
-            .borrow()
-            .cb
-            .on_response_body
-            .is_some()
+        self.exports(|cb| cb.on_response_body.is_some())
+    }
+
+    fn exports(&self, f: impl FnOnce(&vm::Callbacks) -> bool) -> bool {
+        f(&self.inner.bound.borrow().vm.borrow().cb)
     }
 
     /// A new HTTP context for one request (`proxy_on_context_create(id, root_id)`).

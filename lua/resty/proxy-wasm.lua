@@ -13,6 +13,9 @@
 --
 -- When a plugin sends a local response from a request phase, the call does not return: the response is sent
 -- (status, the plugin's headers, its body or nginx's error page) and the request ends with ngx.exit.
+-- From proxy_on_response_headers, the response's status and headers are replaced (before nginx sends them) and
+-- its body is replaced by the next on_http_response_body call (so call it from body_filter_by_lua); from
+-- proxy_on_response_body a local response is refused (logged) and the call fails.
 
 local ffi = require("ffi")
 local base = require("resty.core.base")
@@ -193,18 +196,47 @@ function _M.on_http_request_body(ctx, body, eof)
     if rc == LOCAL_RESPONSE then
         return send_local_response()
     end
+    if rc == BODY then
+        -- The plugin changed the body (proxy_set_buffer_bytes): it replaces the request body nginx passes on.
+        local res = result[0]
+        ngx.req.set_body_data(ffi_string(res.body, res.body_len))
+    end
     return true
 end
+
+-- ngx.ctx key of a local response body sent from proxy_on_response_headers: the string until the body filter
+-- sent it, then false (the rest of the original body is dropped).
+local LOCAL_BODY = "proxy-wasm.local_body"
 
 function _M.on_http_response_headers(ctx)
     local rc, err = call(ctx, PHASE_RESPONSE_HEADERS, nil, false, "failed to run proxy_on_http_response_headers")
     if not rc then
         return nil, err
     end
+    if rc == LOCAL_RESPONSE then
+        -- The C side replaced the status and headers; the body goes out through on_http_response_body (with an
+        -- empty body the response is header-only).
+        local res = result[0]
+        if res.body_len > 0 then
+            ngx.ctx[LOCAL_BODY] = ffi_string(res.body, res.body_len)
+        end
+    end
     return true
 end
 
 function _M.on_http_response_body(ctx)
+    local pending = ngx.ctx[LOCAL_BODY]
+    if pending ~= nil then
+        -- A local response replaced this response: its body instead of the original chunks.
+        if pending then
+            ngx.arg[1] = pending
+            ngx.arg[2] = true
+            ngx.ctx[LOCAL_BODY] = false
+        else
+            ngx.arg[1] = nil
+        end
+        return true
+    end
     local rc, err = call(ctx, PHASE_RESPONSE_BODY, ngx.arg[1], ngx.arg[2],
                          "failed to run proxy_on_http_response_body")
     if not rc then
