@@ -36,7 +36,11 @@ fn valid_maps_round_trip() {
     for i in 0..20_000 {
         let pairs = random_pairs(&mut rng);
         // Keys and values may hold NUL bytes: lengths, not terminators, delimit them.
-        assert_eq!(decode(&encode(&pairs)).as_ref(), Ok(&pairs), "iteration {i}");
+        assert_eq!(
+            decode(&encode(&pairs)).as_ref(),
+            Ok(&pairs),
+            "iteration {i}"
+        );
     }
 }
 
