@@ -13,7 +13,9 @@ use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ngx::ffi::ngx_http_request_t;
-use proxy_wasm_host::{map, Action, LogLevel, Outcome, Plugin, RootContext};
+use proxy_wasm_host::{
+    limits, map, Action, CallResponse, HttpCall, LogLevel, Outcome, Plugin, RootContext,
+};
 
 use crate::backend::{cycle_backend, RequestBackend};
 use crate::log;
@@ -29,6 +31,11 @@ pub struct ngx_proxy_wasm_result_t {
     /// Headers of a local response, in the Proxy-Wasm map encoding.
     pub headers: *const u8,
     pub headers_len: usize,
+    /// HTTP calls to perform (request phases and call responses only), flattened into one Proxy-Wasm map: each
+    /// call starts with `:token`, then `:upstream`, `:method`, `:path`, `:scheme`, `:authority`, `:timeout`
+    /// (ms), `:body`, then its headers. Empty (`calls_len` 0) when there are none.
+    pub calls: *const u8,
+    pub calls_len: usize,
 }
 
 const NGX_PROXY_WASM_ERROR: c_int = -1;
@@ -41,11 +48,14 @@ const PHASE_REQUEST_HEADERS: c_int = 0;
 const PHASE_REQUEST_BODY: c_int = 1;
 const PHASE_RESPONSE_HEADERS: c_int = 2;
 const PHASE_RESPONSE_BODY: c_int = 3;
+/// Not a phase of `ngx_proxy_wasm_on_http`: the result of `ngx_proxy_wasm_on_http_call_response`.
+const PHASE_HTTP_CALL_RESPONSE: c_int = 4;
 
 #[derive(Default)]
 struct Scratch {
     body: Vec<u8>,
     headers: Vec<u8>,
+    calls: Vec<u8>,
 }
 
 thread_local! {
@@ -213,19 +223,147 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
                 ))),
             }
         });
-        match result {
-            Ok(outcome) => report(&mut backend, root.plugin_name(), phase, outcome, out),
-            Err(e) => {
-                log::plugin_line(
-                    backend.log_ptr(),
-                    LogLevel::Error,
-                    root.plugin_name(),
-                    e.to_string().as_bytes(),
-                );
-                NGX_PROXY_WASM_ERROR
+        finish(rctx, root, &mut backend, phase, result, out)
+    })
+}
+
+/// Deliver the response of HTTP call `token` (dispatched by `ctx`'s HTTP context of request `r`):
+/// `headers` holds `headers_len` bytes of `name NUL value NUL` pairs, `:status` first (none when the call
+/// failed); `body` the response body. Returns `NGX_PROXY_WASM_*` like `ngx_proxy_wasm_on_http` (a local
+/// response, or further calls in `out`).
+///
+/// # Safety
+/// As `ngx_proxy_wasm_on_http`; `headers`/`body` must point to `headers_len`/`body_len` readable bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ngx_proxy_wasm_on_http_call_response(
+    r: *mut ngx_http_request_t,
+    ctx: *mut c_void,
+    token: u32,
+    headers: *const u8,
+    headers_len: usize,
+    body: *const u8,
+    body_len: usize,
+    out: *mut ngx_proxy_wasm_result_t,
+) -> c_int {
+    guarded(
+        "ngx_proxy_wasm_on_http_call_response",
+        NGX_PROXY_WASM_ERROR,
+        || {
+            if r.is_null() || ctx.is_null() || out.is_null() {
+                return NGX_PROXY_WASM_ERROR;
+            }
+            // SAFETY: guaranteed by the caller.
+            let (root, raw, body, out) = unsafe {
+                (
+                    &*(ctx as *const RootContext),
+                    slice(headers, headers_len),
+                    slice(body, body_len),
+                    &mut *out,
+                )
+            };
+            let mut fields = raw.split(|b| *b == 0);
+            let mut pairs = Vec::new();
+            while let (Some(k), Some(v)) = (fields.next(), fields.next()) {
+                if !k.is_empty() {
+                    pairs.push((k.to_vec(), v.to_vec()));
+                }
+            }
+            // SAFETY: `r` is the live request of the calling handler.
+            let mut backend = unsafe { RequestBackend::new(r) };
+            // SAFETY: as above; the reference does not outlive this call.
+            let Some(rctx) = (unsafe { request_ctx(r) }) else {
+                return NGX_PROXY_WASM_ERROR;
+            };
+            let response = CallResponse {
+                headers: pairs,
+                body: body.to_vec(),
+                trailers: Vec::new(),
+            };
+            let result = rctx
+                .context(root, &mut backend)
+                .and_then(|http| http.on_http_call_response(&mut backend, token, response));
+            finish(
+                rctx,
+                root,
+                &mut backend,
+                PHASE_HTTP_CALL_RESPONSE,
+                result,
+                out,
+            )
+        },
+    )
+}
+
+/// Most bytes of an HTTP call's response body the Lua client reads before failing the call.
+#[no_mangle]
+pub extern "C" fn ngx_proxy_wasm_max_call_body() -> usize {
+    limits::MAX_HTTP_CALL_RESPONSE_BODY
+}
+
+/// Report a callback's result to Lua, forgetting the HTTP calls that will not be performed: those from response
+/// phases (nginx cannot wait in its output filters) and those dispatched beside a local response.
+fn finish(
+    rctx: &mut crate::request::RequestCtx,
+    root: &RootContext,
+    backend: &mut RequestBackend,
+    phase: c_int,
+    result: Result<Outcome, proxy_wasm_host::Error>,
+    out: &mut ngx_proxy_wasm_result_t,
+) -> c_int {
+    out.calls = std::ptr::null();
+    out.calls_len = 0;
+    let mut outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            log::plugin_line(
+                backend.log_ptr(),
+                LogLevel::Error,
+                root.plugin_name(),
+                e.to_string().as_bytes(),
+            );
+            return NGX_PROXY_WASM_ERROR;
+        }
+    };
+    let performable = matches!(
+        phase,
+        PHASE_REQUEST_HEADERS | PHASE_REQUEST_BODY | PHASE_HTTP_CALL_RESPONSE
+    ) && outcome.local_response.is_none();
+    if !outcome.calls.is_empty() && !performable {
+        if outcome.local_response.is_none() {
+            log::plugin_line(
+                backend.log_ptr(),
+                LogLevel::Error,
+                root.plugin_name(),
+                b"HTTP calls dispatched from a response callback cannot be performed (nginx cannot wait in its output filters); they are dropped and their callbacks never run",
+            );
+        }
+        let calls = std::mem::take(&mut outcome.calls);
+        if let Ok(http) = rctx.context(root, backend) {
+            for c in calls {
+                http.cancel_http_call(c.token);
             }
         }
-    })
+    }
+    report(backend, root.plugin_name(), phase, outcome, out)
+}
+
+/// Flatten `calls` into one map (see `ngx_proxy_wasm_result_t::calls`).
+fn encode_calls(calls: &[HttpCall], out: &mut Vec<u8>) {
+    let mut pairs: Vec<map::Pair> = Vec::new();
+    for c in calls {
+        let p = |k: &str, v: &[u8]| (k.as_bytes().to_vec(), v.to_vec());
+        pairs.push(p(":token", c.token.to_string().as_bytes()));
+        pairs.push(p(":upstream", c.upstream.as_bytes()));
+        pairs.push(p(":method", &c.method));
+        pairs.push(p(":path", &c.path));
+        pairs.push(p(":scheme", &c.scheme));
+        pairs.push(p(":authority", &c.authority));
+        pairs.push(p(":timeout", c.timeout_ms.to_string().as_bytes()));
+        pairs.push(p(":body", &c.body));
+        pairs.extend(c.headers.iter().cloned());
+    }
+    map::encode_into(&pairs, out);
 }
 
 fn report(
@@ -268,7 +406,11 @@ fn report(
             out.headers_len = s.headers.len();
             return NGX_PROXY_WASM_LOCAL_RESPONSE;
         }
-        if outcome.action == Some(Action::Pause) {
+        if !outcome.calls.is_empty() {
+            encode_calls(&outcome.calls, &mut s.calls);
+            out.calls = s.calls.as_ptr();
+            out.calls_len = s.calls.len();
+        } else if outcome.action == Some(Action::Pause) {
             log::plugin_line(
                 backend.log_ptr(),
                 LogLevel::Warn,

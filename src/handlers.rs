@@ -61,6 +61,31 @@ fn report_failure(
     );
 }
 
+/// HTTP calls are performed on the Lua path only so far: on the directive path, calls a callback dispatched are
+/// cancelled (their callbacks never run) and the log says so.
+fn drop_http_calls(
+    http: &mut proxy_wasm_host::HttpContext,
+    backend: &RequestBackend,
+    outcome: &Outcome,
+) {
+    if outcome.calls.is_empty() {
+        return;
+    }
+    for call in &outcome.calls {
+        http.cancel_http_call(call.token);
+    }
+    log::plugin_line(
+        backend.log_ptr(),
+        LogLevel::Error,
+        http.plugin_name(),
+        format!(
+            "{} HTTP call(s) dropped: HTTP calls are performed through the Lua API only (resty.proxy-wasm), not yet on the proxy_wasm directive path",
+            outcome.calls.len()
+        )
+        .as_bytes(),
+    );
+}
+
 /// Run one callback of every filter of the chain, in order. Stops at the first local response.
 fn run_chain(
     r: *mut ngx_http_request_t,
@@ -83,7 +108,10 @@ fn run_chain(
     };
     for filter in filters.iter() {
         let result = rctx.context(&filter.root, &mut backend).and_then(|http| {
-            call(http, &mut backend, filter).unwrap_or_else(|| Ok(Outcome::default()))
+            let outcome =
+                call(http, &mut backend, filter).unwrap_or_else(|| Ok(Outcome::default()))?;
+            drop_http_calls(http, &backend, &outcome);
+            Ok(outcome)
         });
         match result {
             Ok(outcome) => {

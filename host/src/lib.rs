@@ -19,4 +19,4 @@ pub use engine::start_epoch_ticker;
 pub use error::Error;
 pub use plugin::{set_default_backend, DefaultBackend, HttpContext, Outcome, Plugin, RootContext};
 pub use types::{Action, LogLevel, MapType, Status};
-pub use vm::{LocalResponse, PluginOptions};
+pub use vm::{CallResponse, HttpCall, LocalResponse, PluginOptions};

@@ -8,6 +8,15 @@ pub const MAX_MAP_BYTES: usize = 1024 * 1024;
 pub const MAX_LOCAL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 /// Most bytes a single `proxy_log` message may carry before it is truncated.
 pub const MAX_LOG_MESSAGE: usize = 8 * 1024;
+/// Most HTTP calls one HTTP context may have outstanding at once (`proxy_http_call` refuses more).
+pub const MAX_HTTP_CALLS_PER_CONTEXT: usize = 64;
+/// Most bytes of an HTTP call's request body a plugin may send.
+pub const MAX_HTTP_CALL_BODY: usize = 16 * 1024 * 1024;
+/// Most bytes of an HTTP call's response body the proxy reads; a larger response fails the call.
+pub const MAX_HTTP_CALL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+/// Timeout of an HTTP call whose plugin passed 0, and the longest timeout honoured.
+pub const DEFAULT_HTTP_CALL_TIMEOUT_MS: u32 = 60_000;
+pub const MAX_HTTP_CALL_TIMEOUT_MS: u32 = 10 * 60_000;
 /// Most bytes of a property path or value.
 pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
 

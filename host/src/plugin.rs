@@ -18,7 +18,9 @@ use crate::backend::Backend;
 use crate::error::Error;
 use crate::limits::{CRASH_LOOP_BACKOFF_MS, CRASH_LOOP_LIMIT, CRASH_LOOP_WINDOW_MS};
 use crate::types::{AbiVersion, Action, BufferType, LogLevel, MapType};
-use crate::vm::{self, ContextKind, HeadersFn, LocalResponse, PluginOptions, Vm};
+use crate::vm::{
+    self, CallResponse, ContextKind, HeadersFn, HttpCall, LocalResponse, PluginOptions, Vm,
+};
 
 /// Where log lines go when a context ends outside any request (dropped by Lua's GC, for example).
 pub type DefaultBackend = fn() -> Box<dyn Backend>;
@@ -391,6 +393,11 @@ pub struct Outcome {
     pub local_response: Option<LocalResponse>,
     /// The body chunk, when the plugin changed it with `proxy_set_buffer_bytes`.
     pub body: Option<Vec<u8>>,
+    /// HTTP calls the plugin dispatched during the callback, for the proxy to perform; each response goes back
+    /// through `HttpContext::on_http_call_response` (a failed call with an empty `CallResponse`).
+    pub calls: Vec<HttpCall>,
+    /// The plugin called `proxy_continue_stream(HttpRequest)` / `proxy_continue_request` during the callback.
+    pub resumed: bool,
 }
 
 /// The Proxy-Wasm context of one request for one root context.
@@ -437,18 +444,23 @@ impl HttpContext {
         };
         let id = self.id as i32;
         vm.store.data_mut().effective_context = self.id;
+        let state = vm.store.data_mut();
+        state.stream = Some(self.id);
+        state.dispatched.clear();
+        state.resumed = false;
         let action = match f {
-            None => 0,
+            None => Ok(0),
             Some(HeadersFn::V1(f)) => {
                 let f = f.clone();
-                vm.call(backend, name, f, (id, count))?
+                vm.call(backend, name, f, (id, count))
             }
             Some(HeadersFn::V2(f)) => {
                 let f = f.clone();
-                vm.call(backend, name, f, (id, count, end_of_stream as i32))?
+                vm.call(backend, name, f, (id, count, end_of_stream as i32))
             }
         };
-        finish(vm, name, action, None)
+        vm.state().stream = None;
+        finish(vm, name, action?, None)
     }
 
     /// `proxy_on_request_headers`.
@@ -486,8 +498,8 @@ impl HttpContext {
         let Some(f) = f else {
             return Ok(Outcome::default());
         };
+        begin(vm, self.id);
         let state = vm.state();
-        state.effective_context = self.id;
         state.body.kind = Some(kind);
         state.body.bytes.clear();
         state.body.bytes.extend_from_slice(chunk);
@@ -500,6 +512,7 @@ impl HttpContext {
             (self.id as i32, chunk.len() as i32, end_of_stream as i32),
         );
         let state = vm.state();
+        state.stream = None;
         state.body.kind = None;
         let body = if state.body.modified {
             Some(std::mem::take(&mut state.body.bytes))
@@ -529,6 +542,65 @@ impl HttpContext {
         self.body(backend, BufferType::HttpResponseBody, chunk, end_of_stream)
     }
 
+    /// Deliver the response of HTTP call `token` (dispatched by this context): runs
+    /// `proxy_on_http_call_response(root_id, token, headers, body_size, trailers)`, with map types 6/7 and
+    /// buffer type 4 served from `response`. A failed call is delivered as an empty `CallResponse`.
+    ///
+    /// The root context id is passed, as Envoy and api7 do (the AssemblyScript SDK looks the call up on the
+    /// root context; the Rust SDK ignores the id and routes by token to the context that dispatched it).
+    /// The outcome carries a local response, further calls, and `resumed`; its `action` is `None`.
+    pub fn on_http_call_response(
+        &mut self,
+        backend: &mut dyn Backend,
+        token: u32,
+        response: CallResponse,
+    ) -> Result<Outcome, Error> {
+        let mut vm = self.vm.borrow_mut();
+        let vm = &mut *vm;
+        if vm.state().pending_calls.get(&token) != Some(&self.id) {
+            return Err(Error::BadArgument(format!(
+                "no HTTP call with token {token} is outstanding for this context"
+            )));
+        }
+        vm.state().pending_calls.remove(&token);
+        let Some(f) = vm.cb.on_http_call_response.clone() else {
+            return Ok(Outcome::default());
+        };
+        let root = match vm.state().contexts.get(&self.id) {
+            Some(ContextKind::Http { root }) => *root,
+            _ => return Err(Error::BadArgument("the HTTP context is gone".to_string())),
+        };
+        let counts = (
+            response.headers.len() as i32,
+            response.body.len() as i32,
+            response.trailers.len() as i32,
+        );
+        begin(vm, self.id);
+        vm.state().call_response = Some(response);
+        let r = vm.call(
+            backend,
+            "proxy_on_http_call_response",
+            f,
+            (root as i32, token as i32, counts.0, counts.1, counts.2),
+        );
+        let state = vm.state();
+        state.stream = None;
+        state.call_response = None;
+        r?;
+        let mut outcome = finish(vm, "proxy_on_http_call_response", 0, None)?;
+        outcome.action = None;
+        Ok(outcome)
+    }
+
+    /// Forget an outstanding HTTP call the proxy will not perform (its callback never runs).
+    pub fn cancel_http_call(&mut self, token: u32) {
+        let mut vm = self.vm.borrow_mut();
+        let state = vm.state();
+        if state.pending_calls.get(&token) == Some(&self.id) {
+            state.pending_calls.remove(&token);
+        }
+    }
+
     /// End the request: `proxy_on_done`, `proxy_on_log`, `proxy_on_delete`.
     pub fn on_log(&mut self, backend: &mut dyn Backend) {
         if !self.ended {
@@ -550,13 +622,25 @@ impl Drop for HttpContext {
     }
 }
 
+/// Prepare the state for a callback of HTTP context `id`.
+fn begin(vm: &mut Vm, id: u32) {
+    let state = vm.state();
+    state.effective_context = id;
+    state.stream = Some(id);
+    state.dispatched.clear();
+    state.resumed = false;
+}
+
 fn finish(
     vm: &mut Vm,
     callback: &'static str,
     action: i32,
     body: Option<Vec<u8>>,
 ) -> Result<Outcome, Error> {
-    let local_response = vm.state().local_response.take();
+    let state = vm.state();
+    let local_response = state.local_response.take();
+    let calls = std::mem::take(&mut state.dispatched);
+    let resumed = std::mem::take(&mut state.resumed);
     let action = match action {
         0 => Action::Continue,
         1 => Action::Pause,
@@ -570,5 +654,7 @@ fn finish(
         action: Some(action),
         local_response,
         body,
+        calls,
+        resumed,
     })
 }

@@ -25,6 +25,36 @@ pub struct LocalResponse {
     pub details: Vec<u8>,
 }
 
+/// An HTTP call a plugin dispatched with `proxy_http_call`, for the proxy to perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCall {
+    /// The token the plugin got back; the response is delivered with it.
+    pub token: u32,
+    /// The HTTP context the call belongs to (its response is delivered there).
+    pub context_id: u32,
+    /// `host[:port]` as the plugin gave it.
+    pub upstream: String,
+    pub method: Vec<u8>,
+    pub path: Vec<u8>,
+    /// `:scheme` of the call's headers, `http` when absent.
+    pub scheme: Vec<u8>,
+    pub authority: Vec<u8>,
+    /// The other headers (pseudo-headers removed), in order.
+    pub headers: Vec<crate::map::Pair>,
+    pub body: Vec<u8>,
+    /// Milliseconds; the plugin's value, or `limits::DEFAULT_HTTP_CALL_TIMEOUT_MS` when it gave 0.
+    pub timeout_ms: u32,
+}
+
+/// The response of an HTTP call, exposed during `proxy_on_http_call_response` (map types 6 and 7, buffer 4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallResponse {
+    /// Response headers with `:status` first; empty when the call failed.
+    pub headers: Vec<crate::map::Pair>,
+    pub body: Vec<u8>,
+    pub trailers: Vec<crate::map::Pair>,
+}
+
 /// A body chunk exposed to the guest through `proxy_get_buffer_bytes` during one callback.
 #[derive(Debug, Default)]
 pub(crate) struct BodyChunk {
@@ -55,6 +85,17 @@ pub struct HostState {
     pub(crate) local_response: Option<LocalResponse>,
     pub(crate) contexts: HashMap<u32, ContextKind>,
     pub(crate) effective_context: u32,
+    /// The HTTP context whose callback is running (HTTP calls dispatched now belong to it).
+    pub(crate) stream: Option<u32>,
+    /// HTTP calls dispatched during the current callback.
+    pub(crate) dispatched: Vec<HttpCall>,
+    /// Outstanding HTTP calls: token -> HTTP context id.
+    pub(crate) pending_calls: HashMap<u32, u32>,
+    pub(crate) next_token: u32,
+    /// The response being delivered (only during `proxy_on_http_call_response`).
+    pub(crate) call_response: Option<CallResponse>,
+    /// Set when the plugin called `proxy_continue_stream`/`proxy_continue_request` during the callback.
+    pub(crate) resumed: bool,
     /// Host functions that returned `Unimplemented` once already (logged once per name).
     pub(crate) warned_unimplemented: Vec<&'static str>,
     limits: StoreLimits,
@@ -78,6 +119,9 @@ pub(crate) enum HeadersFn {
     V2(TypedFunc<(i32, i32, i32), i32>),
 }
 
+/// `proxy_on_http_call_response(context_id, token, num_headers, body_size, num_trailers)`.
+pub(crate) type CallResponseFn = TypedFunc<(i32, i32, i32, i32, i32), ()>;
+
 /// Guest callbacks resolved once per instance (never looked up by name per call).
 pub(crate) struct Callbacks {
     pub on_context_create: TypedFunc<(i32, i32), ()>,
@@ -87,6 +131,7 @@ pub(crate) struct Callbacks {
     pub on_request_body: Option<TypedFunc<(i32, i32, i32), i32>>,
     pub on_response_headers: Option<HeadersFn>,
     pub on_response_body: Option<TypedFunc<(i32, i32, i32), i32>>,
+    pub on_http_call_response: Option<CallResponseFn>,
     pub on_done: Option<TypedFunc<i32, i32>>,
     pub on_log: Option<TypedFunc<i32, ()>>,
     pub on_delete: Option<TypedFunc<i32, ()>>,
@@ -188,6 +233,12 @@ impl Vm {
             local_response: None,
             contexts: HashMap::new(),
             effective_context: 0,
+            stream: None,
+            dispatched: Vec::new(),
+            pending_calls: HashMap::new(),
+            next_token: 0,
+            call_response: None,
+            resumed: false,
             warned_unimplemented: Vec::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(options.memory_limit)
@@ -232,6 +283,7 @@ impl Vm {
                 "proxy_on_response_headers",
             )?,
             on_response_body: typed(&instance, &mut store, "proxy_on_response_body")?,
+            on_http_call_response: typed(&instance, &mut store, "proxy_on_http_call_response")?,
             on_done: typed(&instance, &mut store, "proxy_on_done")?,
             on_log: typed(&instance, &mut store, "proxy_on_log")?,
             on_delete: typed(&instance, &mut store, "proxy_on_delete")?,
@@ -260,7 +312,9 @@ impl Vm {
     }
 
     pub(crate) fn forget_context(&mut self, id: u32) {
-        self.store.data_mut().contexts.remove(&id);
+        let state = self.store.data_mut();
+        state.contexts.remove(&id);
+        state.pending_calls.retain(|_, ctx| *ctx != id);
     }
 
     pub(crate) fn is_failed(&self) -> bool {

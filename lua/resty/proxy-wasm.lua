@@ -11,6 +11,13 @@
 --   local ok, err = wasm.on_http_response_headers(ctx)  -- header_filter
 --   local ok, err = wasm.on_http_response_body(ctx)     -- body_filter (uses ngx.arg[1], ngx.arg[2])
 --
+-- HTTP calls a plugin dispatches from a request phase (or from proxy_on_http_call_response) are performed before
+-- the call returns: with cosockets, in parallel (one light thread each), the request coroutine waiting while the
+-- worker goes on. Each response (or failure: zero headers, empty body) goes back to the plugin as it arrives;
+-- the callback may dispatch again or send a local response. When every call is answered, the call returns true
+-- (the request goes on), whether the plugin returned Pause and continued, or not. The upstream is
+-- `host[:port]` (names need nginx's `resolver`); `:scheme` https uses TLS (lua_ssl_trusted_certificate).
+--
 -- When a plugin sends a local response from a request phase, the call does not return: the response is sent
 -- (status, the plugin's headers, its body or nginx's error page) and the request ends with ngx.exit.
 -- From proxy_on_response_headers, the response's status and headers are replaced (before nginx sends them) and
@@ -34,6 +41,20 @@ local ngx_exit = ngx.exit
 local ngx_print = ngx.print
 local ngx_send_headers = ngx.send_headers
 local ngx_header = ngx.header
+local ngx_log = ngx.log
+local ngx_ERR = ngx.ERR
+local ngx_WARN = ngx.WARN
+local ngx_now = ngx.now
+local ngx_update_time = ngx.update_time
+local tcp = ngx.socket.tcp
+local spawn = ngx.thread.spawn
+local wait = ngx.thread.wait
+local concat = table.concat
+local lower = string.lower
+local tonumber = tonumber
+local tostring = tostring
+local unpack = unpack
+local ipairs = ipairs
 local HTTP_OK = ngx.HTTP_OK
 
 ffi.cdef[[
@@ -43,6 +64,8 @@ typedef struct {
     size_t                body_len;
     const unsigned char  *headers;
     size_t                headers_len;
+    const unsigned char  *calls;
+    size_t                calls_len;
 } ngx_proxy_wasm_result_t;
 
 void *ngx_proxy_wasm_load(const char *name, size_t name_len, const char *code, size_t code_len);
@@ -51,6 +74,10 @@ void *ngx_proxy_wasm_on_configure(void *plugin, const char *conf, size_t conf_le
 void ngx_proxy_wasm_delete_plugin_ctx(void *ctx);
 int ngx_proxy_wasm_on_http(void *r, void *ctx, int phase, const char *body, size_t body_len, int eof,
                            ngx_proxy_wasm_result_t *out);
+int ngx_proxy_wasm_on_http_call_response(void *r, void *ctx, uint32_t token, const char *headers,
+                                         size_t headers_len, const char *body, size_t body_len,
+                                         ngx_proxy_wasm_result_t *out);
+size_t ngx_proxy_wasm_max_call_body(void);
 ]]
 
 local ERROR = -1
@@ -135,8 +162,318 @@ local function decode_map(ptr, len)
     return headers
 end
 
+-- Decode a map keeping every pair in order: an array of { key, value }.
+local function decode_pairs(ptr, len)
+    local pairs_ = {}
+    if len < 4 then
+        return pairs_
+    end
+    local n = ffi_cast(u32p, ptr)[0]
+    local sizes = ffi_cast(u32p, ptr + 4)
+    local data = ptr + 4 + n * 8
+    for i = 0, n - 1 do
+        local klen, vlen = sizes[i * 2], sizes[i * 2 + 1]
+        local key = ffi_string(data, klen)
+        data = data + klen + 1
+        local value = ffi_string(data, vlen)
+        data = data + vlen + 1
+        pairs_[#pairs_ + 1] = { key, value }
+    end
+    return pairs_
+end
+
+-- The HTTP calls of the last result (see ngx_proxy_wasm_result_t in src/ffi.rs), copied out at once: the
+-- result buffer is shared, and the request yields while the calls run.
+local function take_calls()
+    local res = result[0]
+    if res.calls_len == 0 then
+        return nil
+    end
+    local calls, call = {}, nil
+    for _, kv in ipairs(decode_pairs(res.calls, res.calls_len)) do
+        local k, v = kv[1], kv[2]
+        if k == ":token" then
+            call = { token = tonumber(v), headers = {} }
+            calls[#calls + 1] = call
+        elseif k == ":upstream" then call.upstream = v
+        elseif k == ":method" then call.method = v
+        elseif k == ":path" then call.path = v
+        elseif k == ":scheme" then call.scheme = v
+        elseif k == ":authority" then call.authority = v
+        elseif k == ":timeout" then call.timeout = tonumber(v)
+        elseif k == ":body" then call.body = v
+        else
+            call.headers[#call.headers + 1] = kv
+        end
+    end
+    return calls
+end
+
+local MAX_CALL_BODY = tonumber(C.ngx_proxy_wasm_max_call_body())
+
+-- Headers the client sets itself.
+local OWN_HEADERS = { host = true, ["content-length"] = true, connection = true, ["transfer-encoding"] = true }
+
+-- A small HTTP/1.1 client over a cosocket: one request, `Connection: close`, the whole response read.
+-- Returns status, headers ({ {name, value} ... }, names lower-cased), body; or nil, err.
+local function http_request(call)
+    local deadline
+    local function remaining()
+        ngx_update_time()
+        local left = deadline - ngx_now() * 1000
+        if left < 1 then
+            return nil
+        end
+        return left
+    end
+    ngx_update_time()
+    deadline = ngx_now() * 1000 + call.timeout
+
+    local host, port = call.upstream:match("^%[(.+)%]:(%d+)$")
+    if not host then
+        host, port = call.upstream:match("^([^:]+):(%d+)$")
+    end
+    if not host then
+        host = call.upstream:match("^%[(.+)%]$") or call.upstream
+        port = call.scheme == "https" and 443 or 80
+    end
+    port = tonumber(port)
+
+    local sock = tcp()
+    sock:settimeout(call.timeout)
+    local ok, err = sock:connect(host, port)
+    if not ok then
+        return nil, "connect to " .. call.upstream .. ": " .. tostring(err)
+    end
+    local function fail(what, e)
+        sock:close()
+        return nil, what .. " " .. call.upstream .. ": " .. tostring(e)
+    end
+    local function budget()
+        local left = remaining()
+        if not left then
+            return false
+        end
+        sock:settimeout(left)
+        return true
+    end
+    if call.scheme == "https" then
+        if not budget() then return fail("timeout on", "tls") end
+        ok, err = sock:sslhandshake(nil, call.authority:match("^[^:]+"), true)
+        if not ok then
+            return fail("tls handshake with", err)
+        end
+    end
+
+    local body = call.body or ""
+    local req = { call.method, " ", call.path, " HTTP/1.1\r\nHost: ", call.authority, "\r\n" }
+    for _, kv in ipairs(call.headers) do
+        if not OWN_HEADERS[lower(kv[1])] then
+            req[#req + 1] = kv[1] .. ": " .. kv[2] .. "\r\n"
+        end
+    end
+    if #body > 0 or call.method == "POST" or call.method == "PUT" or call.method == "PATCH" then
+        req[#req + 1] = "Content-Length: " .. #body .. "\r\n"
+    end
+    req[#req + 1] = "Connection: close\r\n\r\n"
+    req[#req + 1] = body
+    if not budget() then return fail("timeout on", "send") end
+    ok, err = sock:send(concat(req))
+    if not ok then
+        return fail("send to", err)
+    end
+
+    if not budget() then return fail("timeout on", "read") end
+    local line
+    line, err = sock:receive("*l")
+    if not line then
+        return fail("read from", err)
+    end
+    local status = tonumber(line:match("^HTTP/%d%.%d (%d%d%d)"))
+    if not status then
+        return fail("bad status line from", line)
+    end
+    local headers = {}
+    local length, chunked
+    while true do
+        if not budget() then return fail("timeout on", "read") end
+        line, err = sock:receive("*l")
+        if not line then
+            return fail("read from", err)
+        end
+        if line == "" then
+            break
+        end
+        local name, value = line:match("^([^:%s]+)%s*:%s*(.-)%s*$")
+        if name then
+            name = lower(name)
+            headers[#headers + 1] = { name, value }
+            if name == "content-length" then
+                length = tonumber(value)
+            elseif name == "transfer-encoding" and lower(value):find("chunked", 1, true) then
+                chunked = true
+            end
+        end
+    end
+
+    local data = ""
+    if call.method == "HEAD" or status == 204 or status == 304 or status < 200 then
+        data = ""
+    elseif chunked then
+        local parts, total = {}, 0
+        while true do
+            if not budget() then return fail("timeout on", "read") end
+            line, err = sock:receive("*l")
+            if not line then
+                return fail("read from", err)
+            end
+            local size = tonumber(line:match("^%s*(%x+)"), 16)
+            if not size then
+                return fail("bad chunk from", line)
+            end
+            if size == 0 then
+                -- trailers, up to the empty line
+                repeat
+                    if not budget() then return fail("timeout on", "read") end
+                    line, err = sock:receive("*l")
+                    if not line then
+                        return fail("read from", err)
+                    end
+                until line == ""
+                break
+            end
+            total = total + size
+            if total > MAX_CALL_BODY then
+                return fail("response body larger than " .. MAX_CALL_BODY .. " bytes from", "limit")
+            end
+            if not budget() then return fail("timeout on", "read") end
+            local chunk
+            chunk, err = sock:receive(size)
+            if not chunk then
+                return fail("read from", err)
+            end
+            parts[#parts + 1] = chunk
+            if not budget() then return fail("timeout on", "read") end
+            line, err = sock:receive("*l")
+            if not line then
+                return fail("read from", err)
+            end
+        end
+        data = concat(parts)
+    elseif length then
+        if length > MAX_CALL_BODY then
+            return fail("response body larger than " .. MAX_CALL_BODY .. " bytes from", "limit")
+        end
+        if length > 0 then
+            if not budget() then return fail("timeout on", "read") end
+            data, err = sock:receive(length)
+            if not data then
+                return fail("read from", err)
+            end
+        end
+    else
+        local parts, total = {}, 0
+        while true do
+            if not budget() then return fail("timeout on", "read") end
+            local chunk, e, partial = sock:receive(8192)
+            chunk = chunk or partial
+            if chunk and #chunk > 0 then
+                total = total + #chunk
+                if total > MAX_CALL_BODY then
+                    return fail("response body larger than " .. MAX_CALL_BODY .. " bytes from", "limit")
+                end
+                parts[#parts + 1] = chunk
+            end
+            if e == "closed" then
+                break
+            elseif e then
+                return fail("read from", e)
+            end
+        end
+        data = concat(parts)
+    end
+    sock:close()
+    return status, headers, data
+end
+
+-- Run in a light thread: perform one call; returns the call and its response (status nil on failure).
+local function perform(call)
+    local status, headers, body = http_request(call)
+    if not status then
+        ngx_log(ngx_WARN, "proxy-wasm: HTTP call ", call.token, " failed: ", headers)
+    end
+    return call, status, headers, body
+end
+
+local send_local_response
+
+-- Perform `calls` in parallel, delivering each response as it arrives; calls dispatched from a callback join
+-- the batch. Returns true when every call is answered (the request goes on), nil, err on failure; does not
+-- return when a callback sends a local response.
+local function run_calls(r, ctx, calls)
+    -- threads[i] performs owners[i]
+    local threads, owners = {}, {}
+    local function start(list)
+        for _, call in ipairs(list) do
+            local th, err = spawn(perform, call)
+            if not th then
+                return nil, err
+            end
+            threads[#threads + 1] = th
+            owners[#owners + 1] = call
+        end
+        return true
+    end
+    local ok, err = start(calls)
+    if not ok then
+        ngx_log(ngx_ERR, "proxy-wasm: cannot start an HTTP call: ", err)
+        return nil, "failed to run proxy_on_http_call_response"
+    end
+    while #threads > 0 do
+        local done, call, status, headers, body = wait(unpack(threads))
+        if not done then
+            ngx_log(ngx_ERR, "proxy-wasm: an HTTP call thread failed: ", call)
+            return nil, "failed to run proxy_on_http_call_response"
+        end
+        for i = 1, #owners do
+            if owners[i] == call then
+                table.remove(threads, i)
+                table.remove(owners, i)
+                break
+            end
+        end
+        local flat = ""
+        if status then
+            local parts = { ":status", tostring(status) }
+            for _, kv in ipairs(headers) do
+                parts[#parts + 1] = kv[1]
+                parts[#parts + 1] = kv[2]
+            end
+            flat = concat(parts, "\0") .. "\0"
+        else
+            body = ""
+        end
+        local rc = C.ngx_proxy_wasm_on_http_call_response(r, ctx, call.token, flat, #flat, body, #body, result)
+        if rc == ERROR then
+            return nil, "failed to run proxy_on_http_call_response"
+        end
+        if rc == LOCAL_RESPONSE then
+            return send_local_response()
+        end
+        local more = take_calls()
+        if more then
+            ok, err = start(more)
+            if not ok then
+                ngx_log(ngx_ERR, "proxy-wasm: cannot start an HTTP call: ", err)
+                return nil, "failed to run proxy_on_http_call_response"
+            end
+        end
+    end
+    return true
+end
+
 -- Send the local response the plugin asked for and end the request.
-local function send_local_response()
+send_local_response = function()
     local res = result[0]
     local status = res.status
     local body = ffi_string(res.body, res.body_len)
@@ -174,6 +511,16 @@ local function call(ctx, phase, body, eof, what)
     return rc
 end
 
+-- After a request-phase callback: perform the HTTP calls it dispatched (the request waits, the worker does not),
+-- delivering each response to the plugin. Returns true to go on, or nil, err.
+local function after_request_callback(ctx)
+    local calls = take_calls()
+    if not calls then
+        return true
+    end
+    return run_calls(get_request(), ctx, calls)
+end
+
 function _M.on_http_request_headers(ctx)
     local rc, err = call(ctx, PHASE_REQUEST_HEADERS, nil, false, "failed to run proxy_on_http_request_headers")
     if not rc then
@@ -182,7 +529,7 @@ function _M.on_http_request_headers(ctx)
     if rc == LOCAL_RESPONSE then
         return send_local_response()
     end
-    return true
+    return after_request_callback(ctx)
 end
 
 function _M.on_http_request_body(ctx, body, eof)
@@ -196,10 +543,14 @@ function _M.on_http_request_body(ctx, body, eof)
     if rc == LOCAL_RESPONSE then
         return send_local_response()
     end
+    local calls = take_calls()
     if rc == BODY then
         -- The plugin changed the body (proxy_set_buffer_bytes): it replaces the request body nginx passes on.
         local res = result[0]
         ngx.req.set_body_data(ffi_string(res.body, res.body_len))
+    end
+    if calls then
+        return run_calls(get_request(), ctx, calls)
     end
     return true
 end

@@ -23,6 +23,11 @@ fn buffer(state: &HostState, kind: BufferType) -> Result<Rc<[u8]>, Status> {
                 Err(Status::NotFound)
             }
         }
+        BufferType::HttpCallResponseBody => state
+            .call_response
+            .as_ref()
+            .map(|r| Rc::from(r.body.as_slice()))
+            .ok_or(Status::NotFound),
         _ => Err(Status::NotFound),
     }
 }
@@ -56,10 +61,14 @@ pub(crate) fn proxy_get_buffer_status(
     status((|| {
         let kind = BufferType::from_i32(kind).ok_or(Status::BadArgument)?;
         let bytes = buffer(caller.data(), kind)?;
-        let eos = matches!(
-            kind,
-            BufferType::HttpRequestBody | BufferType::HttpResponseBody
-        ) && caller.data().body.end_of_stream;
+        let eos = match kind {
+            BufferType::HttpRequestBody | BufferType::HttpResponseBody => {
+                caller.data().body.end_of_stream
+            }
+            // The whole call response is there at once.
+            BufferType::HttpCallResponseBody => true,
+            _ => false,
+        };
         write_u32(&mut caller, length_out, bytes.len() as u32)?;
         write_u32(&mut caller, flags_out, eos as u32)
     })())

@@ -1,14 +1,18 @@
 //! HTTP stream control: `proxy_send_local_response` (alias `proxy_send_http_response`),
-//! `proxy_continue_stream`, `proxy_close_stream` and the 0.1.0 `proxy_continue_request`/`_response`.
+//! `proxy_continue_stream`, the 0.1.0 `proxy_continue_request`/`_response`, and `proxy_http_call` (alias
+//! `proxy_dispatch_http_call`).
 
 use wasmtime::Caller;
 
 use super::host_log;
-use super::memory::{read, read_limited, status, HostResult, Stop};
-use crate::limits::{MAX_LOCAL_RESPONSE_BODY, MAX_MAP_BYTES};
+use super::memory::{read, read_limited, status, write_u32, HostResult, Stop};
+use crate::limits::{
+    DEFAULT_HTTP_CALL_TIMEOUT_MS, MAX_HTTP_CALLS_PER_CONTEXT, MAX_HTTP_CALL_BODY,
+    MAX_HTTP_CALL_TIMEOUT_MS, MAX_LOCAL_RESPONSE_BODY, MAX_MAP_BYTES,
+};
 use crate::map;
 use crate::types::{LogLevel, Status};
-use crate::vm::{ContextKind, HostState, LocalResponse};
+use crate::vm::{ContextKind, HostState, HttpCall, LocalResponse};
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn proxy_send_local_response(
@@ -70,20 +74,186 @@ pub(crate) fn proxy_send_local_response(
     })())
 }
 
-/// Nothing is ever left paused by this host between callbacks yet, so continuing is always satisfied.
+/// Continuing is recorded in the callback's outcome (`Outcome::resumed`); the proxy resumes a stream it holds
+/// for pending HTTP calls once they are answered.
 pub(crate) fn proxy_continue_stream(
-    _caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, HostState>,
     kind: i32,
 ) -> wasmtime::Result<i32> {
-    Ok(if (0..=3).contains(&kind) {
-        Status::Ok
-    } else {
-        Status::BadArgument
-    } as i32)
+    if !(0..=3).contains(&kind) {
+        return Ok(Status::BadArgument as i32);
+    }
+    if kind == 0 {
+        caller.data_mut().resumed = true;
+    }
+    Ok(Status::Ok as i32)
+}
+
+/// `proxy_continue_request` (0.1.0); `proxy_continue_response` is accepted and has nothing to resume.
+pub(crate) fn proxy_continue_request(mut caller: Caller<'_, HostState>) -> wasmtime::Result<i32> {
+    caller.data_mut().resumed = true;
+    Ok(Status::Ok as i32)
 }
 
 pub(crate) fn proxy_continue_legacy(_caller: Caller<'_, HostState>) -> wasmtime::Result<i32> {
     Ok(Status::Ok as i32)
+}
+
+/// Whether `v` can go on an HTTP/1.1 request line or header line as is.
+fn clean(v: &[u8], allow_space: bool) -> bool {
+    v.iter()
+        .all(|&b| b != b'\r' && b != b'\n' && b != 0 && (allow_space || b != b' '))
+}
+
+/// `proxy_http_call` (alias `proxy_dispatch_http_call`): record the call for the proxy to perform after the
+/// callback returns, and hand the plugin its token.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn proxy_http_call(
+    mut caller: Caller<'_, HostState>,
+    upstream_ptr: i32,
+    upstream_len: i32,
+    headers_ptr: i32,
+    headers_len: i32,
+    body_ptr: i32,
+    body_len: i32,
+    trailers_ptr: i32,
+    trailers_len: i32,
+    timeout_ms: i32,
+    token_out: i32,
+) -> wasmtime::Result<i32> {
+    status((|| -> HostResult {
+        let refuse = |caller: &mut Caller<'_, HostState>, s: Status, why: &str| {
+            let msg = format!("proxy_http_call: {why}");
+            host_log(caller, LogLevel::Error, msg.as_bytes());
+            Err(Stop::Status(s))
+        };
+        let Some(context_id) = caller.data().stream else {
+            return refuse(
+                &mut caller,
+                Status::InternalFailure,
+                "only a request callback can dispatch an HTTP call in this host",
+            );
+        };
+        let outstanding = caller
+            .data()
+            .pending_calls
+            .values()
+            .filter(|c| **c == context_id)
+            .count();
+        if outstanding >= MAX_HTTP_CALLS_PER_CONTEXT {
+            return refuse(
+                &mut caller,
+                Status::InternalFailure,
+                &format!("more than {MAX_HTTP_CALLS_PER_CONTEXT} calls outstanding"),
+            );
+        }
+        if body_len as u32 as usize > MAX_HTTP_CALL_BODY {
+            return refuse(
+                &mut caller,
+                Status::BadArgument,
+                &format!("body larger than the limit of {MAX_HTTP_CALL_BODY} bytes"),
+            );
+        }
+        let upstream = read_limited(&mut caller, upstream_ptr, upstream_len, MAX_MAP_BYTES)?;
+        let raw_headers = read_limited(&mut caller, headers_ptr, headers_len, MAX_MAP_BYTES)?;
+        let body = read(&mut caller, body_ptr, body_len)?;
+        let raw_trailers = read_limited(&mut caller, trailers_ptr, trailers_len, MAX_MAP_BYTES)?;
+        let upstream = match String::from_utf8(upstream) {
+            Ok(u) if !u.is_empty() && clean(u.as_bytes(), false) => u,
+            _ => {
+                return refuse(
+                    &mut caller,
+                    Status::BadArgument,
+                    "bad upstream (want host[:port])",
+                )
+            }
+        };
+        let pairs = match map::decode(&raw_headers) {
+            Ok(p) => p,
+            Err(e) => return refuse(&mut caller, Status::BadArgument, &format!("headers: {e}")),
+        };
+        let trailers = match map::decode(&raw_trailers) {
+            Ok(t) => t,
+            Err(e) => return refuse(&mut caller, Status::BadArgument, &format!("trailers: {e}")),
+        };
+        let (mut method, mut path, mut scheme, mut authority) = (None, None, None, None);
+        let mut headers = Vec::new();
+        for (k, v) in pairs {
+            let slot = match k.as_slice() {
+                b":method" => &mut method,
+                b":path" => &mut path,
+                b":scheme" => &mut scheme,
+                b":authority" => &mut authority,
+                _ if k.starts_with(b":") => continue,
+                _ => {
+                    if k.is_empty() || !clean(&k, false) || !clean(&v, true) {
+                        let msg = format!("bad header {:?}", String::from_utf8_lossy(&k));
+                        return refuse(&mut caller, Status::BadArgument, &msg);
+                    }
+                    headers.push((k, v));
+                    continue;
+                }
+            };
+            *slot = Some(v);
+        }
+        let (Some(method), Some(path), Some(authority)) = (method, path, authority) else {
+            return refuse(
+                &mut caller,
+                Status::BadArgument,
+                "the headers must hold :method, :path and :authority",
+            );
+        };
+        if method.is_empty() || !clean(&method, false) || path.is_empty() || !clean(&path, false) {
+            return refuse(&mut caller, Status::BadArgument, "bad :method or :path");
+        }
+        if !clean(&authority, false) {
+            return refuse(&mut caller, Status::BadArgument, "bad :authority");
+        }
+        let scheme = scheme.unwrap_or_else(|| b"http".to_vec());
+        if scheme != b"http" && scheme != b"https" {
+            return refuse(
+                &mut caller,
+                Status::BadArgument,
+                "bad :scheme (http or https)",
+            );
+        }
+        if !trailers.is_empty() {
+            host_log(
+                &mut caller,
+                LogLevel::Warn,
+                b"proxy_http_call: trailers are not sent over HTTP/1.1; dropped",
+            );
+        }
+        let timeout_ms = match timeout_ms as u32 {
+            0 => DEFAULT_HTTP_CALL_TIMEOUT_MS,
+            t => t.min(MAX_HTTP_CALL_TIMEOUT_MS),
+        };
+        let token = {
+            let state = caller.data_mut();
+            loop {
+                state.next_token = state.next_token.wrapping_add(1);
+                if state.next_token != 0 && !state.pending_calls.contains_key(&state.next_token) {
+                    break state.next_token;
+                }
+            }
+        };
+        write_u32(&mut caller, token_out, token)?;
+        let state = caller.data_mut();
+        state.pending_calls.insert(token, context_id);
+        state.dispatched.push(HttpCall {
+            token,
+            context_id,
+            upstream,
+            method,
+            path,
+            scheme,
+            authority,
+            headers,
+            body,
+            timeout_ms,
+        });
+        Ok(())
+    })())
 }
 
 /// nginx has no route cache to clear: the call is accepted and has no effect (documented).

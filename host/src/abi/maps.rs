@@ -23,6 +23,49 @@ fn map_type(v: i32) -> Result<MapType, Stop> {
     MapType::from_i32(v).ok_or(Stop::Status(Status::BadArgument))
 }
 
+/// The pairs of an HTTP-call response map (types 6 and 7), which the host holds itself; `None` for the
+/// maps of the stream. Outside `proxy_on_http_call_response` there is no such map (`NotFound`).
+fn call_map(caller: &Caller<'_, HostState>, kind: MapType) -> Option<Result<Vec<map::Pair>, Stop>> {
+    let pick = |r: &crate::vm::CallResponse| match kind {
+        MapType::HttpCallResponseHeaders => r.headers.clone(),
+        _ => r.trailers.clone(),
+    };
+    match kind {
+        MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => Some(
+            caller
+                .data()
+                .call_response
+                .as_ref()
+                .map(pick)
+                .ok_or(Stop::Status(Status::NotFound)),
+        ),
+        _ => None,
+    }
+}
+
+/// The pairs of any map readable now.
+fn pairs_of(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<Vec<map::Pair>, Stop> {
+    match call_map(caller, kind) {
+        Some(r) => r,
+        None => with_http(caller, |h| h.map_pairs(kind)),
+    }
+}
+
+/// HTTP-call response maps are read-only (`BadArgument`), and absent outside `proxy_on_http_call_response`
+/// (`NotFound`).
+fn writable(caller: &Caller<'_, HostState>, kind: MapType) -> Result<(), Stop> {
+    match kind {
+        MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
+            Err(Stop::Status(if caller.data().call_response.is_some() {
+                Status::BadArgument
+            } else {
+                Status::NotFound
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn proxy_get_header_map_pairs(
     mut caller: Caller<'_, HostState>,
     kind: i32,
@@ -31,7 +74,7 @@ pub(crate) fn proxy_get_header_map_pairs(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        let pairs = with_http(&mut caller, |h| h.map_pairs(kind))?;
+        let pairs = pairs_of(&mut caller, kind)?;
         copy_out(&mut caller, &map::encode(&pairs), ptr_out, size_out)
     })())
 }
@@ -43,7 +86,7 @@ pub(crate) fn proxy_get_header_map_size(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        let pairs = with_http(&mut caller, |h| h.map_pairs(kind))?;
+        let pairs = pairs_of(&mut caller, kind)?;
         write_u32(&mut caller, size_out, map::encoded_len(&pairs) as u32)
     })())
 }
@@ -59,7 +102,13 @@ pub(crate) fn proxy_get_header_map_value(
     status((|| {
         let kind = map_type(kind)?;
         let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
-        let value = with_http(&mut caller, |h| h.map_value(kind, &key))?;
+        let value = match call_map(&caller, kind) {
+            Some(pairs) => pairs?
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .map(|(_, v)| v),
+            None => with_http(&mut caller, |h| h.map_value(kind, &key))?,
+        };
         match value {
             Some(v) => copy_out(&mut caller, &v, ptr_out, size_out),
             None => Err(Stop::Status(Status::NotFound)),
@@ -75,6 +124,7 @@ pub(crate) fn proxy_set_header_map_pairs(
 ) -> wasmtime::Result<i32> {
     status((|| -> HostResult {
         let kind = map_type(kind)?;
+        writable(&caller, kind)?;
         let bytes = read_limited(&mut caller, ptr, len, MAX_MAP_BYTES)?;
         let pairs = map::decode(&bytes).map_err(|_| Status::BadArgument)?;
         with_http(&mut caller, |h| {
@@ -117,6 +167,7 @@ pub(crate) fn proxy_add_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
+        writable(&caller, kind)?;
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
         with_http(&mut caller, |h| h.map_add(kind, &k, &v))
     })())
@@ -132,6 +183,7 @@ pub(crate) fn proxy_replace_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
+        writable(&caller, kind)?;
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
         with_http(&mut caller, |h| h.map_replace(kind, &k, &v))
     })())
@@ -145,6 +197,7 @@ pub(crate) fn proxy_remove_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
+        writable(&caller, kind)?;
         let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
         with_http(&mut caller, |h| h.map_remove(kind, &key))
     })())

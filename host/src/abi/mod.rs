@@ -159,7 +159,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         http::proxy_send_local_response,
     )?;
     l.func_wrap("env", "proxy_continue_stream", http::proxy_continue_stream)?;
-    l.func_wrap("env", "proxy_continue_request", http::proxy_continue_legacy)?;
+    l.func_wrap(
+        "env",
+        "proxy_continue_request",
+        http::proxy_continue_request,
+    )?;
     l.func_wrap(
         "env",
         "proxy_continue_response",
@@ -173,21 +177,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     refused!(l, "proxy_close_stream", kind);
     refused!(l, "proxy_get_status", code, ptr, size);
     // HTTP calls (0.1.0 proxy_http_call; vNEXT alias proxy_dispatch_http_call)
-    refused!(l, "proxy_http_call", a, b, c, d, e, f, g, h, timeout, token);
-    refused!(
-        l,
-        "proxy_dispatch_http_call",
-        a,
-        b,
-        c,
-        d,
-        e,
-        f,
-        g,
-        h,
-        timeout,
-        token
-    );
+    l.func_wrap("env", "proxy_http_call", http::proxy_http_call)?;
+    l.func_wrap("env", "proxy_dispatch_http_call", http::proxy_http_call)?;
     // gRPC (0.1.0)
     refused!(
         l,

@@ -34,6 +34,16 @@
 //! - `set_body` {`buffer`?, `value`, `mode`?: replace|prepend|append (of the buffer as it is now), or `start`/`size`}
 //! - `local_response` {`status`, `body`?, `headers`?: [[k, v]], `details`?}
 //! - `return` {`action`: continue|pause}: what the callback returns (default continue)
+//! - `dispatch` {`upstream`, `headers`: [[k, v]] (pseudo-headers included), `body`?, `timeout`? (ms, default
+//!   1000)}: `dispatch_http_call` through the SDK (so the SDK routes the response back here); logs
+//!   `dispatch <upstream> -> Ok token=<n>` or the error status
+//! - `relay` {`headers`?: [names]}: in `on_http_call_response`, a local response made of the call's response:
+//!   its `:status` (502 when the call failed), its body, and the named headers copied
+//! - `continue`: `proxy_continue_stream(HttpRequest)`; logs the status
+//!
+//! `on_http_call_response` logs `on_http_call_response token=<t> num_headers=<h> body_size=<b>
+//! num_trailers=<n> call=<k>` (k counts the responses this context received, from 1) and runs its steps; a
+//! step with `"if_call": k` runs only for the k-th response.
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -96,6 +106,7 @@ mod raw {
             data: *const u8,
             data_size: usize,
         ) -> u32;
+        pub fn proxy_continue_stream(stream: u32) -> u32;
         pub fn proxy_send_local_response(
             status: u32,
             details: *const u8,
@@ -234,6 +245,18 @@ enum Op {
     Return {
         action: ActionRef,
     },
+    Dispatch {
+        upstream: String,
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+        timeout: Option<u64>,
+    },
+    Relay {
+        #[serde(default)]
+        headers: Vec<String>,
+    },
+    Continue,
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -242,6 +265,7 @@ struct Step {
     op: Op,
     #[serde(default)]
     if_eos: bool,
+    if_call: Option<u32>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -259,6 +283,8 @@ struct Config {
     on_response_body: Vec<Step>,
     #[serde(default)]
     on_log: Vec<Step>,
+    #[serde(default)]
+    on_http_call_response: Vec<Step>,
 }
 
 impl Config {
@@ -271,6 +297,7 @@ impl Config {
             &self.on_response_headers,
             &self.on_response_body,
             &self.on_log,
+            &self.on_http_call_response,
         ];
         for step in all.into_iter().flatten() {
             match &step.op {
@@ -402,6 +429,8 @@ struct Call {
     body_size: usize,
     end_of_stream: bool,
     body_buffer: Option<u32>,
+    /// In `on_http_call_response`: which response of this context this is (from 1).
+    call: Option<u32>,
 }
 
 impl Call {
@@ -415,6 +444,9 @@ fn run(steps: &[Step], call: &Call) -> u32 {
     let mut action = 0;
     for step in steps {
         if step.if_eos && !call.end_of_stream {
+            continue;
+        }
+        if step.if_call.is_some() && step.if_call != call.call {
             continue;
         }
         if let Some(a) = run_op(&step.op, call) {
@@ -494,7 +526,10 @@ fn run_op(op: &Op, call: &Call) -> Option<u32> {
         Op::Add { map, key, value } | Op::Replace { map, key, value } => {
             let kind = map.resolve(&MAPS).ok()?;
             let (verb, f) = if matches!(op, Op::Add { .. }) {
-                ("add", raw::proxy_add_header_map_value as unsafe extern "C" fn(_, _, _, _, _) -> _)
+                (
+                    "add",
+                    raw::proxy_add_header_map_value as unsafe extern "C" fn(_, _, _, _, _) -> _,
+                )
             } else {
                 ("replace", raw::proxy_replace_header_map_value as _)
             };
@@ -586,7 +621,10 @@ fn run_op(op: &Op, call: &Call) -> Option<u32> {
             } else {
                 String::new()
             };
-            call.say(&format!("buffer_status {label} -> {}{value}", status_name(s)));
+            call.say(&format!(
+                "buffer_status {label} -> {}{value}",
+                status_name(s)
+            ));
         }
         Op::SetBody {
             buffer,
@@ -645,6 +683,78 @@ fn run_op(op: &Op, call: &Call) -> Option<u32> {
                 )
             };
             call.say(&format!("local_response {status} -> {}", status_name(s)));
+        }
+        Op::Dispatch {
+            upstream,
+            headers,
+            body,
+            timeout,
+        } => {
+            let hdrs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let r = proxy_wasm::hostcalls::dispatch_http_call(
+                upstream,
+                hdrs,
+                body.as_ref().map(|b| b.as_bytes()),
+                vec![],
+                std::time::Duration::from_millis(timeout.unwrap_or(1000)),
+            );
+            match r {
+                Ok(token) => call.say(&format!("dispatch {upstream} -> Ok token={token}")),
+                Err(s) => call.say(&format!("dispatch {upstream} -> {s:?}")),
+            }
+        }
+        Op::Relay { headers } => {
+            let (mut data, mut size) = (null_mut(), 0);
+            // SAFETY: out-pointers are valid locals.
+            let s = unsafe { raw::proxy_get_header_map_pairs(6, &mut data, &mut size) };
+            let pairs = if s == 0 {
+                decode_map(&owned(data, size)).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let status = pairs
+                .iter()
+                .find(|(k, _)| k == b":status")
+                .and_then(|(_, v)| text(v).parse::<u32>().ok())
+                .unwrap_or(502);
+            let copied: Vec<(String, String)> = pairs
+                .iter()
+                .filter(|(k, _)| headers.iter().any(|h| h.as_bytes().eq_ignore_ascii_case(k)))
+                .map(|(k, v)| (text(k), text(v)))
+                .collect();
+            let (mut bdata, mut bsize) = (null_mut(), 0);
+            // SAFETY: out-pointers are valid locals.
+            let bs = unsafe {
+                raw::proxy_get_buffer_bytes(4, 0, u32::MAX as usize, &mut bdata, &mut bsize)
+            };
+            let body = if bs == 0 {
+                owned(bdata, bsize)
+            } else {
+                Vec::new()
+            };
+            let hdrs = encode_map(&copied);
+            // SAFETY: pointers are valid for the call.
+            let s = unsafe {
+                raw::proxy_send_local_response(
+                    status,
+                    std::ptr::null(),
+                    0,
+                    body.as_ptr(),
+                    body.len(),
+                    hdrs.as_ptr(),
+                    hdrs.len(),
+                    -1,
+                )
+            };
+            call.say(&format!("relay {status} -> {}", status_name(s)));
+        }
+        Op::Continue => {
+            // SAFETY: no pointers.
+            let s = unsafe { raw::proxy_continue_stream(0) };
+            call.say(&format!("continue -> {}", status_name(s)));
         }
         Op::Return { action } => {
             return Some(match action {
@@ -706,6 +816,7 @@ impl RootContext for Root {
             body_size: size,
             end_of_stream: true,
             body_buffer: Some(7),
+            call: None,
         };
         if !config.on_configure.is_empty() {
             log(
@@ -721,6 +832,7 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Http {
             config: self.config.clone(),
+            responses: 0,
         }))
     }
 
@@ -731,9 +843,37 @@ impl RootContext for Root {
 
 struct Http {
     config: Rc<Config>,
+    /// HTTP-call responses received so far.
+    responses: u32,
 }
 
-impl Context for Http {}
+impl Context for Http {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        num_trailers: usize,
+    ) {
+        self.responses += 1;
+        log(
+            LogLevel::Info,
+            &format!(
+                "hostcalls: on_http_call_response token={token_id} num_headers={num_headers} body_size={body_size} num_trailers={num_trailers} call={}",
+                self.responses
+            ),
+        );
+        let call = Call {
+            name: "on_http_call_response",
+            body_size,
+            end_of_stream: true,
+            body_buffer: Some(4),
+            call: Some(self.responses),
+        };
+        let config = self.config.clone();
+        run(&config.on_http_call_response, &call);
+    }
+}
 
 /// Turn the configured action number into the SDK's `Action` (the SDK can only return Continue and Pause).
 fn action(n: u32) -> Action {
@@ -762,6 +902,7 @@ impl Http {
             body_size: size,
             end_of_stream: eos,
             body_buffer: body,
+            call: None,
         };
         let n = run(steps, &call);
         if n > 1 {
@@ -833,6 +974,7 @@ impl HttpContext for Http {
             body_size: 0,
             end_of_stream: true,
             body_buffer: None,
+            call: None,
         };
         run(&self.config.on_log, &call);
     }

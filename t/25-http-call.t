@@ -1,0 +1,389 @@
+# HTTP calls (proxy_http_call / proxy_dispatch_http_call) through the Lua API: performed with cosockets while the
+# request waits, responses delivered to proxy_on_http_call_response (map 6, buffer 4), local responses made of
+# them, parallel and chained calls, timeouts and refused connections (callback with zero headers), bad arguments,
+# and the request going on after the plugin continues. Plugin: t/plugins/hostcalls (config-driven).
+use Test::Nginx::Socket::Lua 'no_plan';
+
+log_level('info');
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a call's response becomes the local response: status, headers and body of the call
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "POST"], [":path", "/up"], [":authority", "up.test"], ["x-req", "r1"]], "body": "ping"}, {"op": "return", "action": "pause"}],
+ "on_http_call_response": [{"op": "log_pairs", "map": "http_call_response_headers"}, {"op": "get", "map": "http_call_response_headers", "key": ":status"}, {"op": "get_body"}, {"op": "relay", "headers": ["x-up"]}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_headers
+X-Up: yes
+--- response_body chomp
+up POST r1 ping up.test
+--- grep_error_log eval: qr/hostcalls: on_http_call_response(?!: http_call_response_headers: (?:server|date):)[^,]*/
+--- grep_error_log_out
+hostcalls: on_http_call_response token=1 num_headers=7 body_size=23 num_trailers=0 call=1
+hostcalls: on_http_call_response: http_call_response_headers: :status: 201
+hostcalls: on_http_call_response: http_call_response_headers: content-type: text/plain
+hostcalls: on_http_call_response: http_call_response_headers: transfer-encoding: chunked
+hostcalls: on_http_call_response: http_call_response_headers: connection: close
+hostcalls: on_http_call_response: http_call_response_headers: x-up: yes
+hostcalls: on_http_call_response: http_call_response_headers: 7 pairs
+hostcalls: on_http_call_response: get http_call_response_headers ":status" -> Ok "201"
+hostcalls: on_http_call_response: get_body http_call_response_body -> Ok "up POST r1 ping up.test"
+hostcalls: on_http_call_response: relay 201 -> Ok
+--- error_log eval
+qr/dispatch 127\.0\.0\.1:\d+ -> Ok token=1/
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 2: two calls from one callback run in parallel: the fast one is answered first, the request then goes on
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow?s=0.3"], [":authority", "up.test"]]}, {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow?s=0.01"], [":authority", "up.test"]]}, {"op": "return", "action": "pause"}],
+ "on_http_call_response": [{"op": "get_body"}, {"op": "continue", "if_call": 2}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- response_body
+content
+--- grep_error_log eval: qr/hostcalls: on_http_call_response[^,]*/
+--- grep_error_log_out
+hostcalls: on_http_call_response token=2 num_headers=6 body_size=9 num_trailers=0 call=1
+hostcalls: on_http_call_response: get_body http_call_response_body -> Ok "slow 0.01"
+hostcalls: on_http_call_response token=1 num_headers=6 body_size=8 num_trailers=0 call=2
+hostcalls: on_http_call_response: get_body http_call_response_body -> Ok "slow 0.3"
+hostcalls: on_http_call_response: continue -> Ok
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 3: a chained call from the call callback; its response becomes the local response
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow?s=0"], [":authority", "up.test"]]}],
+ "on_http_call_response": [{"op": "get_body"}, {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/up"], [":authority", "up.test"], ["x-req", "second"]], "if_call": 1}, {"op": "relay", "if_call": 2}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_body chomp
+up GET second - up.test
+--- grep_error_log eval: qr/hostcalls: on_http_call_response(?: token|: dispatch|: relay)[^,]*/
+--- grep_error_log_out
+hostcalls: on_http_call_response token=1 num_headers=6 body_size=6 num_trailers=0 call=1
+hostcalls: on_http_call_response: dispatch 127.0.0.1:$TEST_NGINX_SERVER_PORT -> Ok token=2
+hostcalls: on_http_call_response token=2 num_headers=7 body_size=23 num_trailers=0 call=2
+hostcalls: on_http_call_response: relay 201 -> Ok
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 4: a call past its timeout still runs the callback, with zero headers and no body
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    lua_socket_log_errors off;
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow?s=1"], [":authority", "up.test"]], "timeout": 100}, {"op": "return", "action": "pause"}],
+ "on_http_call_response": [{"op": "size", "map": "http_call_response_headers"}, {"op": "get_body"}, {"op": "continue"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- response_body
+content
+--- grep_error_log eval: qr/hostcalls: on_http_call_response[^,]*/
+--- grep_error_log_out
+hostcalls: on_http_call_response token=1 num_headers=0 body_size=0 num_trailers=0 call=1
+hostcalls: on_http_call_response: size http_call_response_headers -> Ok 4
+hostcalls: on_http_call_response: get_body http_call_response_body -> Ok ""
+hostcalls: on_http_call_response: continue -> Ok
+--- error_log eval
+qr/\[warn\].*proxy-wasm: HTTP call 1 failed: read from 127\.0\.0\.1:\d+: timeout/
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 5: a refused connection still runs the callback, with zero headers; the plugin answers
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    lua_socket_log_errors off;
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}],
+ "on_http_call_response": [{"op": "relay"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- error_code: 502
+--- grep_error_log eval: qr/hostcalls: on_http_call_response[^,]*/
+--- grep_error_log_out
+hostcalls: on_http_call_response token=1 num_headers=0 body_size=0 num_trailers=0 call=1
+hostcalls: on_http_call_response: relay 502 -> Ok
+--- error_log eval
+qr/\[warn\].*proxy-wasm: HTTP call 1 failed: connect to 127.0.0.1:1: connection refused/
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 6: bad arguments: no :path, no :authority, a bad header, a bad upstream are BadArgument (logged); nothing is performed
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":authority", "x"]]},
+ {"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"]]},
+ {"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"], ["x-a", "v\r\nx-b: 1"]]},
+ {"op": "dispatch", "upstream": "", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}],
+ "on_http_call_response": [{"op": "log", "msg": "NEVER_CALLED"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- response_body
+content
+--- grep_error_log eval: qr/(?:dispatch \S* -> \w+|proxy_http_call: (?:the headers must hold :method, :path and :authority|[^,]*))/
+--- grep_error_log_out
+proxy_http_call: the headers must hold :method, :path and :authority
+dispatch 127.0.0.1:1 -> BadArgument
+proxy_http_call: the headers must hold :method, :path and :authority
+dispatch 127.0.0.1:1 -> BadArgument
+proxy_http_call: bad header "x-a"
+dispatch 127.0.0.1:1 -> BadArgument
+proxy_http_call: bad upstream (want host[:port])
+dispatch  -> BadArgument
+--- no_error_log
+NEVER_CALLED
+[alert]
+[crit]
+
+
+
+=== TEST 7: the request goes on upstream after the plugin paused and continued from the call callback
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow?s=0"], [":authority", "up.test"]]}, {"op": "return", "action": "pause"}],
+ "on_http_call_response": [{"op": "continue"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_body chomp
+up GET - - 127.0.0.1:$TEST_NGINX_SERVER_PORT
+--- error_log
+hostcalls: on_http_call_response: continue -> Ok
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 8: a call from a response callback cannot be performed: dropped with an error line, the response goes on
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_response_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/up"], [":authority", "up.test"]]}],
+ "on_http_call_response": [{"op": "log", "msg": "NEVER_CALLED"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+        header_filter_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_response_headers(package.loaded.ctx))
+        }
+    }
+    location /up {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Up"] = "yes"
+            ngx.print("up ", ngx.req.get_method(), " ", ngx.var.http_x_req or "-", " ", ngx.req.get_body_data() or "-", " ", ngx.var.http_host)
+        }
+    }
+    location /slow {
+        content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("slow ", ngx.var.arg_s) }
+    }
+--- request
+GET /t
+--- response_body
+content
+--- error_log
+HTTP calls dispatched from a response callback cannot be performed
+--- no_error_log
+NEVER_CALLED
+[alert]
+[crit]
