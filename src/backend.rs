@@ -638,40 +638,38 @@ impl RequestBackend {
     }
 }
 
-impl HttpBackend for RequestBackend {
-    fn map_pairs(&mut self, map: MapType) -> Result<Vec<Pair>, Status> {
+impl RequestBackend {
+    /// Every pair of a map as plugins see it, in order, without copying: pseudo-headers first (request:
+    /// `:method`, `:path`, `:scheme`, `:authority`; response: `:status`, then the `content-type` and
+    /// `content-length` nginx keeps outside its list), then the list's live entries (keys as nginx has them).
+    fn visit_map(&self, map: MapType, f: &mut dyn FnMut(&[u8], &[u8])) -> Result<(), Status> {
         let list = self.headers_list(map)?;
-        let mut pairs = Vec::new();
         // SAFETY: `r` is live; header fields hold nginx strings.
         unsafe {
             let r = &*self.r;
             match map {
                 MapType::HttpRequestHeaders => {
-                    pairs.push((b":method".to_vec(), bytes(&r.method_name).to_vec()));
-                    pairs.push((b":path".to_vec(), bytes(&r.unparsed_uri).to_vec()));
-                    pairs.push((b":scheme".to_vec(), self.scheme().to_vec()));
+                    f(b":method", bytes(&r.method_name));
+                    f(b":path", bytes(&r.unparsed_uri));
+                    f(b":scheme", self.scheme());
                     let authority = if r.headers_in.host.is_null() {
-                        bytes(&r.headers_in.server).to_vec()
+                        bytes(&r.headers_in.server)
                     } else {
-                        bytes(&(*r.headers_in.host).value).to_vec()
+                        bytes(&(*r.headers_in.host).value)
                     };
-                    pairs.push((b":authority".to_vec(), authority));
+                    f(b":authority", authority);
                 }
                 _ => {
-                    pairs.push((
-                        b":status".to_vec(),
-                        r.headers_out.status.to_string().into_bytes(),
-                    ));
+                    f(b":status", r.headers_out.status.to_string().as_bytes());
                     if r.headers_out.content_type.len > 0 {
-                        pairs.push((
-                            b"content-type".to_vec(),
-                            bytes(&r.headers_out.content_type).to_vec(),
-                        ));
+                        f(b"content-type", bytes(&r.headers_out.content_type));
                     }
                     if r.headers_out.content_length.is_null() && r.headers_out.content_length_n >= 0
                     {
-                        let n = r.headers_out.content_length_n.to_string();
-                        pairs.push((b"content-length".to_vec(), n.into_bytes()));
+                        f(
+                            b"content-length",
+                            r.headers_out.content_length_n.to_string().as_bytes(),
+                        );
                     }
                 }
             }
@@ -681,10 +679,26 @@ impl HttpBackend for RequestBackend {
                 {
                     return;
                 }
-                pairs.push((key.to_ascii_lowercase(), bytes(&h.value).to_vec()));
+                f(key, bytes(&h.value));
             });
         }
+        Ok(())
+    }
+}
+
+impl HttpBackend for RequestBackend {
+    fn map_pairs(&mut self, map: MapType) -> Result<Vec<Pair>, Status> {
+        let mut pairs = Vec::new();
+        self.visit_map(map, &mut |k, v| {
+            pairs.push((k.to_ascii_lowercase(), v.to_vec()))
+        })?;
         Ok(pairs)
+    }
+
+    fn map_count(&mut self, map: MapType) -> Result<usize, Status> {
+        let mut n = 0;
+        self.visit_map(map, &mut |_, _| n += 1)?;
+        Ok(n)
     }
 
     fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> Result<(), Status> {

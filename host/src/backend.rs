@@ -33,6 +33,10 @@ pub trait HttpBackend {
     /// All pairs of a map, in order, repeated names kept. Request headers start with the pseudo-headers
     /// `:method`, `:path`, `:scheme`, `:authority`; response headers with `:status`.
     fn map_pairs(&mut self, map: MapType) -> Result<Vec<Pair>, Status>;
+    /// How many pairs `map_pairs` would return (proxies override it to count without copying).
+    fn map_count(&mut self, map: MapType) -> Result<usize, Status> {
+        Ok(self.map_pairs(map)?.len())
+    }
     /// The values of `key` (case-insensitive) joined the way the spec asks: the first one.
     fn map_value(&mut self, map: MapType, key: &[u8]) -> Result<Option<Vec<u8>>, Status> {
         let pairs = self.map_pairs(map)?;

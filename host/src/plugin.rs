@@ -432,7 +432,7 @@ impl HttpContext {
         end_of_stream: bool,
     ) -> Result<Outcome, Error> {
         let count = match backend.http() {
-            Some(http) => http.map_pairs(map).map(|p| p.len()).unwrap_or(0),
+            Some(http) => http.map_count(map).unwrap_or(0),
             None => 0,
         } as i32;
         let mut vm = self.vm.borrow_mut();
