@@ -131,34 +131,8 @@ function _M.on_configure(plugin, conf)
     return ffi_gc(ctx, C.ngx_proxy_wasm_delete_plugin_ctx)
 end
 
--- Decode a Proxy-Wasm header map: u32 count, count x (u32 key_len, u32 value_len), then NUL-terminated data.
-local function decode_map(ptr, len)
-    local headers = {}
-    if len < 4 then
-        return headers
-    end
-    local n = ffi_cast(u32p, ptr)[0]
-    local sizes = ffi_cast(u32p, ptr + 4)
-    local data = ptr + 4 + n * 8
-    for i = 0, n - 1 do
-        local klen, vlen = sizes[i * 2], sizes[i * 2 + 1]
-        local key = ffi_string(data, klen)
-        data = data + klen + 1
-        local value = ffi_string(data, vlen)
-        data = data + vlen + 1
-        local prev = headers[key]
-        if prev == nil then
-            headers[key] = value
-        elseif type(prev) == "table" then
-            prev[#prev + 1] = value
-        else
-            headers[key] = { prev, value }
-        end
-    end
-    return headers
-end
-
--- Decode a map keeping every pair in order: an array of { key, value }.
+-- Decode a Proxy-Wasm header map keeping every pair in order: an array of { key, value }.
+-- Encoding: u32 count, count x (u32 key_len, u32 value_len), then each key and value NUL-terminated.
 local function decode_pairs(ptr, len)
     local pairs_ = {}
     if len < 4 then
@@ -176,6 +150,24 @@ local function decode_pairs(ptr, len)
         pairs_[#pairs_ + 1] = { key, value }
     end
     return pairs_
+end
+
+-- Decode a header map into the shape ngx.header takes: name -> value, or a table of values when repeated.
+local function decode_map(ptr, len)
+    local headers = {}
+    local list = decode_pairs(ptr, len)
+    for i = 1, #list do
+        local key, value = list[i][1], list[i][2]
+        local prev = headers[key]
+        if prev == nil then
+            headers[key] = value
+        elseif type(prev) == "table" then
+            prev[#prev + 1] = value
+        else
+            headers[key] = { prev, value }
+        end
+    end
+    return headers
 end
 
 -- The HTTP calls of the last result (see ngx_proxy_wasm_result_t in src/ffi.rs), copied out at once: the
