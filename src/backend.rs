@@ -310,17 +310,23 @@ impl RequestBackend {
         Ok(())
     }
 
-    fn add_request_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+    /// The lowercased name of a header a plugin adds, after refusing (with a log line) a bad name or value.
+    fn checked_header(&self, side: &str, key: &[u8], value: &[u8]) -> Result<Vec<u8>, Status> {
         let key = key.to_ascii_lowercase();
-        let shown = String::from_utf8_lossy(&key).into_owned();
+        let shown = String::from_utf8_lossy(&key);
         if !valid_header_name(&key) {
-            return Err(self.refuse(&format!("bad request header name \"{shown}\"")));
+            return Err(self.refuse(&format!("bad {side} header name \"{shown}\"")));
         }
         if !valid_header_value(value) {
             return Err(self.refuse(&format!(
-                "bad value for request header \"{shown}\" (CR, LF or NUL)"
+                "bad value for {side} header \"{shown}\" (CR, LF or NUL)"
             )));
         }
+        Ok(key)
+    }
+
+    fn add_request_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+        let key = self.checked_header("request", key, value)?;
         let content_length = if key == b"content-length" {
             Some(parse_number::<i64>(value).ok_or_else(|| {
                 self.refuse(&format!(
@@ -470,16 +476,7 @@ impl RequestBackend {
     }
 
     fn add_response_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
-        let key = key.to_ascii_lowercase();
-        let shown = String::from_utf8_lossy(&key).into_owned();
-        if !valid_header_name(&key) {
-            return Err(self.refuse(&format!("bad response header name \"{shown}\"")));
-        }
-        if !valid_header_value(value) {
-            return Err(self.refuse(&format!(
-                "bad value for response header \"{shown}\" (CR, LF or NUL)"
-            )));
-        }
+        let key = self.checked_header("response", key, value)?;
         // SAFETY: `r` is live.
         let list = unsafe { &mut (*self.r).headers_out.headers as *mut ngx_list_t };
         let h = self.push_header(list, &key, value)?;
