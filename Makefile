@@ -58,6 +58,8 @@ plugins: deps t/plugins/fault_injection_as.wasm t/plugins/fault_injection_c.wasm
 	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
 	cd t/plugins/hostcalls && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/hostcalls/target/wasm32-wasip1/release/hostcalls.wasm t/plugins/
+	cd t/plugins/shared_state && cargo build --release --target wasm32-wasip1 -q
+	cp t/plugins/shared_state/target/wasm32-wasip1/release/shared_state.wasm t/plugins/
 
 $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package.json $(AS_DIR)/package-lock.json | deps
 	cd $(AS_DIR) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed

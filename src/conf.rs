@@ -179,7 +179,7 @@ fn parse_ms(v: &[u8]) -> Option<u64> {
 }
 
 /// A size in nginx's notation (`512k`, `64m`, `1g`, bytes), at least one wasm page (64k).
-fn parse_size(v: &[u8]) -> Option<usize> {
+pub(crate) fn parse_size(v: &[u8]) -> Option<usize> {
     let v = std::str::from_utf8(v).ok()?.to_ascii_lowercase();
     let (num, scale) = match v.as_bytes().last()? {
         b'k' => (&v[..v.len() - 1], 1 << 10),

@@ -323,7 +323,11 @@ fn send_local_response(r: *mut ngx_http_request_t, resp: LocalResponse) -> ngx_i
 ///
 /// # Safety
 /// `r` must be a live request.
-unsafe fn chain_of(r: *mut ngx_http_request_t, bytes: &[u8], last: bool) -> *mut ngx_chain_t {
+pub(crate) unsafe fn chain_of(
+    r: *mut ngx_http_request_t,
+    bytes: &[u8],
+    last: bool,
+) -> *mut ngx_chain_t {
     // SAFETY: the pool is live; the buffer is sized for `bytes`.
     unsafe {
         let b = ngx_create_temp_buf((*r).pool, bytes.len().max(1));

@@ -11,6 +11,8 @@ mod ffi;
 mod handlers;
 mod log;
 mod request;
+mod shared;
+mod timer;
 
 use std::ffi::{c_char, c_void};
 use std::ptr::addr_of;
@@ -19,9 +21,9 @@ use ngx::core::Status;
 use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
     ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_http_phases_NGX_HTTP_LOG_PHASE, ngx_int_t,
-    ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_2MORE, NGX_CONF_TAKE1, NGX_CONF_TAKE12,
-    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
-    NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG,
+    ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_2MORE, NGX_CONF_NOARGS, NGX_CONF_TAKE1,
+    NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::{ngx_conf_log_error, ngx_string};
@@ -36,6 +38,7 @@ impl HttpModule for Module {
 
     unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         proxy_wasm_host::set_default_backend(backend::cycle_backend);
+        shared::ensure_region();
         // SAFETY: nginx calls postconfiguration with a valid configuration.
         let cf = unsafe { &mut *cf };
         let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(cf) else {
@@ -83,7 +86,7 @@ unsafe impl HttpModuleLocationConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 5] = [
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 7] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
@@ -116,6 +119,22 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 5] = [
         offset: 0,
         post: std::ptr::null_mut(),
     },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_shared_memory"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(shared::cmd_shared_memory),
+        conf: 0,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_metrics"),
+        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS) as ngx_uint_t,
+        set: Some(shared::cmd_metrics),
+        conf: 0,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
     ngx_command_t::empty(),
 ];
 
@@ -143,9 +162,11 @@ pub static mut ngx_http_proxy_wasm_module: ngx_module_t = ngx_module_t {
     ..ngx_module_t::default()
 };
 
-/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines.
+/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines, and its timer for
+/// ticks and queue deliveries.
 unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
     proxy_wasm_host::start_epoch_ticker();
+    timer::init_worker();
     Status::NGX_OK.into()
 }
 

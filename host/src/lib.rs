@@ -11,6 +11,8 @@ mod error;
 pub mod limits;
 pub mod map;
 mod plugin;
+mod schedule;
+pub mod shared;
 pub mod types;
 mod vm;
 
@@ -18,5 +20,6 @@ pub use backend::{Backend, HttpBackend};
 pub use engine::start_epoch_ticker;
 pub use error::Error;
 pub use plugin::{set_default_backend, DefaultBackend, HttpContext, Outcome, Plugin, RootContext};
+pub use schedule::{next_timeout, run_due, set_waker};
 pub use types::{Action, LogLevel, MapType, Status};
 pub use vm::{CallResponse, HttpCall, LocalResponse, PluginOptions};

@@ -31,3 +31,21 @@ pub const EPOCH_TICK_MS: u64 = 1;
 pub const CRASH_LOOP_LIMIT: usize = 10;
 pub const CRASH_LOOP_WINDOW_MS: u64 = 10_000;
 pub const CRASH_LOOP_BACKOFF_MS: u64 = 5_000;
+
+/// Size of the shared memory (shared data, queues, metrics) when the proxy does not set one.
+pub const DEFAULT_SHARED_MEMORY: usize = 4 * 1024 * 1024;
+/// Smallest and largest shared memory a proxy may ask for.
+pub const MIN_SHARED_MEMORY: usize = 256 * 1024;
+pub const MAX_SHARED_MEMORY: usize = 1024 * 1024 * 1024;
+/// Most bytes of a shared-data key, and of a queue name.
+pub const MAX_SHARED_KEY: usize = 4 * 1024;
+/// Most shared queues, and most items waiting in one queue (enqueue refuses more).
+pub const MAX_SHARED_QUEUES: u32 = 1024;
+pub const MAX_QUEUE_ITEMS: u32 = 100_000;
+/// Most metrics all plugins together may define, and the longest metric name.
+pub const MAX_METRICS: u32 = 1024;
+pub const MAX_METRIC_NAME: usize = 256;
+/// How often a worker looks for items enqueued (by any worker) into queues its plugins registered.
+pub const QUEUE_POLL_MS: u64 = 10;
+/// Shortest tick period honoured (`proxy_set_tick_period_milliseconds` with less is raised to it).
+pub const MIN_TICK_PERIOD_MS: u64 = 1;

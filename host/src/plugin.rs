@@ -19,7 +19,8 @@ use crate::error::Error;
 use crate::limits::{CRASH_LOOP_BACKOFF_MS, CRASH_LOOP_LIMIT, CRASH_LOOP_WINDOW_MS};
 use crate::types::{AbiVersion, Action, BufferType, LogLevel, MapType};
 use crate::vm::{
-    self, CallResponse, ContextKind, HeadersFn, HttpCall, LocalResponse, PluginOptions, Vm,
+    self, CallResponse, ContextKind, HeadersFn, HttpCall, LocalResponse, PluginOptions, QueueWatch,
+    Vm,
 };
 
 /// Where log lines go when a context ends outside any request (dropped by Lua's GC, for example).
@@ -191,13 +192,14 @@ impl Plugin {
         let (vm, generation) = self.shared.instance(backend)?;
         let configuration: Rc<[u8]> = Rc::from(configuration);
         let id = configure_root(&mut vm.borrow_mut(), &configuration, backend)?;
-        Ok(RootContext {
-            inner: Rc::new(RootInner {
-                plugin: self.shared.clone(),
-                configuration,
-                bound: RefCell::new(Bound { vm, id, generation }),
-            }),
-        })
+        let inner = Rc::new(RootInner {
+            plugin: self.shared.clone(),
+            configuration,
+            bound: RefCell::new(Bound { vm, id, generation }),
+            tick: Cell::new((0, None)),
+        });
+        crate::schedule::register(&inner);
+        Ok(RootContext { inner })
     }
 }
 
@@ -250,10 +252,12 @@ struct Bound {
     generation: u64,
 }
 
-struct RootInner {
+pub(crate) struct RootInner {
     plugin: Rc<Shared>,
     configuration: Rc<[u8]>,
     bound: RefCell<Bound>,
+    /// The tick period last seen (ms, 0 = none) and when the next tick is due.
+    tick: Cell<(u32, Option<Instant>)>,
 }
 
 impl RootInner {
@@ -266,6 +270,100 @@ impl RootInner {
             *bound = Bound { vm, id, generation };
         }
         Ok((bound.vm.clone(), bound.id))
+    }
+
+    /// When the next tick is due, and whether the context watches shared queues.
+    pub(crate) fn schedule(&self, now: Instant) -> (Option<Instant>, bool) {
+        let bound = self.bound.borrow();
+        let Ok(mut vm) = bound.vm.try_borrow_mut() else {
+            return (self.tick.get().1, false);
+        };
+        let state = vm.state();
+        let period = state.tick_periods.get(&bound.id).copied().unwrap_or(0);
+        let watches = state.queue_watches.iter().any(|w| w.root == bound.id);
+        let (seen, next) = self.tick.get();
+        let next = if period != seen {
+            let next = (period > 0).then(|| now + Duration::from_millis(period as u64));
+            self.tick.set((period, next));
+            next
+        } else {
+            next
+        };
+        (next, watches)
+    }
+
+    /// Run the tick if it is due, then deliver `proxy_on_queue_ready` for queue items that arrived.
+    pub(crate) fn run_scheduled(&self, now: Instant, backend: &mut dyn Backend) {
+        let (next, watches) = self.schedule(now);
+        let tick_due = next.is_some_and(|t| t <= now);
+        if !tick_due && !watches {
+            return;
+        }
+        let log = |backend: &mut dyn Backend, e: Error| {
+            // A held-back plugin was reported when it trapped; do not repeat it at every poll.
+            if !matches!(e, Error::Unusable(_)) {
+                backend.log(LogLevel::Error, &self.plugin.name, e.to_string().as_bytes());
+            }
+        };
+        let (vm_rc, id) = match self.current(backend) {
+            Ok(bound) => bound,
+            Err(e) => return log(backend, e),
+        };
+        let mut vm = vm_rc.borrow_mut();
+        if tick_due {
+            let (period, _) = self.tick.get();
+            self.tick
+                .set((period, Some(now + Duration::from_millis(period as u64))));
+            if let Some(f) = vm.cb.on_tick.clone() {
+                vm.state().effective_context = id;
+                if let Err(e) = vm.call(backend, "proxy_on_tick", f, id as i32) {
+                    return log(backend, e);
+                }
+            }
+        }
+        let watches: Vec<QueueWatch> = vm
+            .state()
+            .queue_watches
+            .iter()
+            .filter(|w| w.root == id)
+            .copied()
+            .collect();
+        for w in watches {
+            let Ok((waiting, enqueued)) = crate::shared::queue_state(w.queue) else {
+                continue;
+            };
+            let arrived = enqueued.wrapping_sub(w.seen);
+            if arrived == 0 {
+                continue;
+            }
+            if let Some(x) = vm
+                .state()
+                .queue_watches
+                .iter_mut()
+                .find(|x| x.queue == w.queue && x.root == id)
+            {
+                x.seen = enqueued;
+            }
+            let Some(f) = vm.cb.on_queue_ready.clone() else {
+                continue;
+            };
+            // One call per item that arrived and may still wait (other workers dequeue too).
+            for _ in 0..arrived.min(waiting) {
+                vm.state().effective_context = id;
+                let r = vm.call(
+                    backend,
+                    "proxy_on_queue_ready",
+                    f.clone(),
+                    (id as i32, w.queue as i32),
+                );
+                if let Err(e) = r {
+                    return log(backend, e);
+                }
+                if crate::shared::queue_state(w.queue).map_or(true, |(n, _)| n == 0) {
+                    break;
+                }
+            }
+        }
     }
 }
 

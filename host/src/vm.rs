@@ -98,7 +98,20 @@ pub struct HostState {
     pub(crate) resumed: bool,
     /// Host functions that returned `Unimplemented` once already (logged once per name).
     pub(crate) warned_unimplemented: Vec<&'static str>,
+    /// Tick periods in milliseconds by root context id (`proxy_set_tick_period_milliseconds`).
+    pub(crate) tick_periods: HashMap<u32, u32>,
+    /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
+    pub(crate) queue_watches: Vec<QueueWatch>,
     limits: StoreLimits,
+}
+
+/// A shared queue a root context registered, and how many of its items this process has announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueueWatch {
+    pub queue: u32,
+    pub root: u32,
+    /// The queue's enqueue count when `proxy_on_queue_ready` was last delivered for it.
+    pub seen: u32,
 }
 
 impl HostState {
@@ -110,6 +123,14 @@ impl HostState {
         // SAFETY: `Vm::call` stores a pointer to a `&mut dyn Backend` that outlives the guest call and removes it
         // before returning; the store is used by one thread and the reference is not kept past this borrow.
         self.backend.map(|mut p| unsafe { p.as_mut() })
+    }
+
+    /// The root context of context `id` (itself when it is a root).
+    pub(crate) fn root_of(&self, id: u32) -> Option<u32> {
+        match self.contexts.get(&id)? {
+            ContextKind::Root => Some(id),
+            ContextKind::Http { root } => Some(*root),
+        }
     }
 }
 
@@ -135,6 +156,8 @@ pub(crate) struct Callbacks {
     pub on_done: Option<TypedFunc<i32, i32>>,
     pub on_log: Option<TypedFunc<i32, ()>>,
     pub on_delete: Option<TypedFunc<i32, ()>>,
+    pub on_tick: Option<TypedFunc<i32, ()>>,
+    pub on_queue_ready: Option<TypedFunc<(i32, i32), ()>>,
 }
 
 /// Limits of one plugin's instances.
@@ -240,6 +263,8 @@ impl Vm {
             call_response: None,
             resumed: false,
             warned_unimplemented: Vec::new(),
+            tick_periods: HashMap::new(),
+            queue_watches: Vec::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(options.memory_limit)
                 .trap_on_grow_failure(true)
@@ -287,6 +312,8 @@ impl Vm {
             on_done: typed(&instance, &mut store, "proxy_on_done")?,
             on_log: typed(&instance, &mut store, "proxy_on_log")?,
             on_delete: typed(&instance, &mut store, "proxy_on_delete")?,
+            on_tick: typed(&instance, &mut store, "proxy_on_tick")?,
+            on_queue_ready: typed(&instance, &mut store, "proxy_on_queue_ready")?,
         };
         let mut vm = Vm {
             store,
@@ -315,6 +342,8 @@ impl Vm {
         let state = self.store.data_mut();
         state.contexts.remove(&id);
         state.pending_calls.retain(|_, ctx| *ctx != id);
+        state.tick_periods.remove(&id);
+        state.queue_watches.retain(|w| w.root != id);
     }
 
     pub(crate) fn is_failed(&self) -> bool {

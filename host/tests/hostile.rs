@@ -7,13 +7,13 @@ use common::FakeBackend;
 use proxy_wasm_host::Plugin;
 
 /// (module, name, i32 parameters, i64 parameter positions). Functions whose only job is to end the guest
-/// (`proc_exit`) or that take no argument are left out.
+/// (`proc_exit`), that take no argument, or that take no pointer and accept any number
+/// (`proxy_set_tick_period_milliseconds`: a u32 of milliseconds) are left out.
 const FUNCTIONS: &[(&str, &str, usize, &[usize])] = &[
     ("env", "proxy_set_effective_context", 1, &[]),
     ("env", "proxy_log", 3, &[]),
     ("env", "proxy_get_log_level", 1, &[]),
     ("env", "proxy_get_current_time_nanoseconds", 1, &[]),
-    ("env", "proxy_set_tick_period_milliseconds", 1, &[]),
     ("env", "proxy_get_buffer_bytes", 5, &[]),
     ("env", "proxy_set_buffer_bytes", 5, &[]),
     ("env", "proxy_get_buffer_status", 3, &[]),

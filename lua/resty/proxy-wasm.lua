@@ -74,6 +74,13 @@ int ngx_proxy_wasm_on_http_call_response(void *r, void *ctx, uint32_t token, con
                                          size_t headers_len, const char *body, size_t body_len,
                                          ngx_proxy_wasm_result_t *out);
 size_t ngx_proxy_wasm_max_call_body(void);
+int ngx_proxy_wasm_shared_get(const char *key, size_t key_len, const unsigned char **value, size_t *value_len,
+                              uint32_t *cas);
+int ngx_proxy_wasm_shared_set(const char *key, size_t key_len, const char *value, size_t value_len,
+                              uint32_t cas);
+int ngx_proxy_wasm_shared_delete(const char *key, size_t key_len);
+int ngx_proxy_wasm_metric(const char *name, size_t name_len, int64_t *value);
+int ngx_proxy_wasm_metrics_text(const unsigned char **text, size_t *len);
 ]]
 
 local ERROR = -1
@@ -403,6 +410,92 @@ function _M.on_http_response_body(ctx)
         ngx.arg[1] = ffi_string(res.body, res.body_len)
     end
     return true
+end
+
+-- Shared data, queues and metrics are kept by the module in memory shared by all workers; plugins reach them
+-- through the Proxy-Wasm ABI, Lua through the functions below (the same keys and the same values).
+
+local FOUND = 0
+local NOT_FOUND = 1
+local CAS_MISMATCH = 2
+local out_ptr = ffi.new("const unsigned char *[1]")
+local out_len = ffi.new("size_t[1]")
+local out_cas = ffi.new("uint32_t[1]")
+local out_i64 = ffi.new("int64_t[1]")
+
+-- The value of a shared-data key and its cas; nil when the key is absent; nil and an error on failure.
+function _M.get_shared_data(key)
+    if type(key) ~= "string" then
+        return nil, "bad key"
+    end
+    local rc = C.ngx_proxy_wasm_shared_get(key, #key, out_ptr, out_len, out_cas)
+    if rc == FOUND then
+        return ffi_string(out_ptr[0], out_len[0]), tonumber(out_cas[0])
+    end
+    if rc == NOT_FOUND then
+        return nil
+    end
+    return nil, "failed to get shared data"
+end
+
+-- Store a value (a string); with a cas, only if the key still has that cas. true, or false and "cas mismatch",
+-- or nil and an error.
+function _M.set_shared_data(key, value, cas)
+    if type(key) ~= "string" then
+        return nil, "bad key"
+    end
+    if type(value) ~= "string" then
+        return nil, "bad value"
+    end
+    if cas ~= nil and (type(cas) ~= "number" or cas < 0 or cas > 4294967295) then
+        return nil, "bad cas"
+    end
+    local rc = C.ngx_proxy_wasm_shared_set(key, #key, value, #value, cas or 0)
+    if rc == FOUND then
+        return true
+    end
+    if rc == CAS_MISMATCH then
+        return false, "cas mismatch"
+    end
+    return nil, "failed to set shared data"
+end
+
+-- Remove a key: true when it existed, false when it did not.
+function _M.delete_shared_data(key)
+    if type(key) ~= "string" then
+        return nil, "bad key"
+    end
+    local rc = C.ngx_proxy_wasm_shared_delete(key, #key)
+    if rc == FOUND then
+        return true
+    end
+    if rc == NOT_FOUND then
+        return false
+    end
+    return nil, "failed to delete shared data"
+end
+
+-- The value of a plugin metric (a histogram's sample count), summed over all workers.
+function _M.get_metric(name)
+    if type(name) ~= "string" then
+        return nil, "bad name"
+    end
+    local rc = C.ngx_proxy_wasm_metric(name, #name, out_i64)
+    if rc == FOUND then
+        return tonumber(out_i64[0])
+    end
+    if rc == NOT_FOUND then
+        return nil, "not found"
+    end
+    return nil, "failed to read metrics"
+end
+
+-- Every plugin metric in the Prometheus text format.
+function _M.metrics()
+    if C.ngx_proxy_wasm_metrics_text(out_ptr, out_len) ~= FOUND then
+        return nil, "failed to read metrics"
+    end
+    return ffi_string(out_ptr[0], out_len[0])
 end
 
 return _M

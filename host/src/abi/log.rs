@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use wasmtime::Caller;
 
 use super::host_log;
-use super::memory::{read, status, write_u32, write_u64, Stop};
+use super::memory::{read, status, write_u32, write_u64};
 use crate::limits::MAX_LOG_MESSAGE;
 use crate::types::{LogLevel, Status};
 use crate::vm::HostState;
@@ -53,17 +53,22 @@ pub(crate) fn proxy_get_current_time_nanoseconds(
     status(write_u64(&mut caller, out, now))
 }
 
+/// The period belongs to the root context of the effective context (as in Envoy); 0 cancels the tick.
 pub(crate) fn proxy_set_tick_period_milliseconds(
     mut caller: Caller<'_, HostState>,
     period: i32,
 ) -> wasmtime::Result<i32> {
+    let state = caller.data_mut();
+    let Some(root) = state.root_of(state.effective_context) else {
+        return Ok(Status::BadArgument as i32);
+    };
+    let period = period as u32;
     if period == 0 {
-        return Ok(Status::Ok as i32);
+        state.tick_periods.remove(&root);
+    } else {
+        let period = period.max(crate::limits::MIN_TICK_PERIOD_MS as u32);
+        state.tick_periods.insert(root, period);
+        crate::schedule::wake(std::time::Duration::from_millis(period as u64));
     }
-    host_log(
-        &mut caller,
-        LogLevel::Error,
-        b"proxy_set_tick_period_milliseconds: timers are not supported by this host yet",
-    );
-    status(Err(Stop::Status(Status::Unimplemented)))
+    Ok(Status::Ok as i32)
 }

@@ -9,7 +9,9 @@ mod http;
 mod log;
 mod maps;
 pub(crate) mod memory;
+mod metrics;
 mod properties;
+mod shared;
 mod wasi;
 
 use wasmtime::{Caller, Linker};
@@ -201,25 +203,45 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     refused!(l, "proxy_grpc_cancel", token);
     refused!(l, "proxy_grpc_close", token);
     // shared data and queues (0.1.0)
-    refused!(l, "proxy_get_shared_data", a, b, c, d, cas);
-    refused!(l, "proxy_set_shared_data", a, b, c, d, cas);
-    refused!(l, "proxy_register_shared_queue", a, b, id);
-    refused!(l, "proxy_resolve_shared_queue", a, b, c, d, id);
-    refused!(l, "proxy_enqueue_shared_queue", id, ptr, size);
-    refused!(l, "proxy_dequeue_shared_queue", id, ptr, size);
+    l.func_wrap(
+        "env",
+        "proxy_get_shared_data",
+        shared::proxy_get_shared_data,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_shared_data",
+        shared::proxy_set_shared_data,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_register_shared_queue",
+        shared::proxy_register_shared_queue,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_resolve_shared_queue",
+        shared::proxy_resolve_shared_queue,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_enqueue_shared_queue",
+        shared::proxy_enqueue_shared_queue,
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_dequeue_shared_queue",
+        shared::proxy_dequeue_shared_queue,
+    )?;
     // metrics (0.1.0)
-    refused!(l, "proxy_define_metric", kind, ptr, size, id);
+    l.func_wrap("env", "proxy_define_metric", metrics::proxy_define_metric)?;
     l.func_wrap(
         "env",
         "proxy_increment_metric",
-        |mut c: Caller<'_, HostState>, _id: i32, _v: i64| refuse(&mut c, "proxy_increment_metric"),
+        metrics::proxy_increment_metric,
     )?;
-    l.func_wrap(
-        "env",
-        "proxy_record_metric",
-        |mut c: Caller<'_, HostState>, _id: i32, _v: i64| refuse(&mut c, "proxy_record_metric"),
-    )?;
-    refused!(l, "proxy_get_metric", id, out);
+    l.func_wrap("env", "proxy_record_metric", metrics::proxy_record_metric)?;
+    l.func_wrap("env", "proxy_get_metric", metrics::proxy_get_metric)?;
     // foreign functions (0.2.0)
     refused!(l, "proxy_call_foreign_function", a, b, c, d, e, f);
 
