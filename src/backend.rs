@@ -76,6 +76,7 @@ impl RequestBackend {
             match map {
                 MapType::HttpRequestHeaders => Ok(&mut (*self.r).headers_in.headers),
                 MapType::HttpResponseHeaders => Ok(&mut (*self.r).headers_out.headers),
+                MapType::HttpResponseTrailers => Ok(&mut (*self.r).headers_out.trailers),
                 _ => Err(Status::NotFound),
             }
         }
@@ -95,6 +96,19 @@ impl RequestBackend {
                 data: p,
             })
         }
+    }
+}
+
+/// Whether the request came over HTTP/2 (where trailers need no chunked encoding).
+fn is_http2(r: &ngx_http_request_t) -> bool {
+    #[cfg(ngx_feature = "http_v2")]
+    {
+        !r.stream.is_null()
+    }
+    #[cfg(not(ngx_feature = "http_v2"))]
+    {
+        let _ = r;
+        false
     }
 }
 
@@ -537,6 +551,39 @@ impl RequestBackend {
         Ok(())
     }
 
+    /// Add a response trailer. nginx sends trailers with a chunked HTTP/1.1 response (or HTTP/2): asking for
+    /// one before the response header is sent makes the response chunked; after a header sent without
+    /// chunking, the trailer could never be sent and is refused.
+    fn add_response_trailer(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
+        let key = self.checked_header("response trailer", key, value)?;
+        // SAFETY: `r` is live; its trailer list is initialised with its header list.
+        unsafe {
+            let r = &mut *self.r;
+            if r.header_sent() != 0 && r.chunked() == 0 && !is_http2(r) {
+                return Err(self.refuse(&format!(
+                    "response trailer \"{}\" refused: the response header went out without chunked encoding",
+                    String::from_utf8_lossy(&key)
+                )));
+            }
+            r.set_expect_trailers(1);
+            let list = &mut r.headers_out.trailers as *mut ngx_list_t;
+            self.push_header(list, &key, value)?;
+        }
+        Ok(())
+    }
+
+    fn remove_response_trailer(&mut self, key: &[u8]) -> Result<(), Status> {
+        // SAFETY: `r` is live; its trailer list is initialised with its header list.
+        unsafe {
+            for_each_header(&mut (*self.r).headers_out.trailers, |h| {
+                if bytes(&h.key).eq_ignore_ascii_case(key) {
+                    h.hash = 0;
+                }
+            });
+        }
+        Ok(())
+    }
+
     fn scheme(&self) -> &'static [u8] {
         #[cfg(ngx_feature = "ssl")]
         // SAFETY: `r` is live and has a connection.
@@ -568,6 +615,7 @@ impl RequestBackend {
                     };
                     f(b":authority", authority);
                 }
+                MapType::HttpResponseTrailers => {}
                 _ => {
                     f(b":status", r.headers_out.status.to_string().as_bytes());
                     if r.headers_out.content_type.len > 0 {
@@ -625,6 +673,7 @@ impl HttpBackend for RequestBackend {
                 self.map_replace(map, key, value)
             }
             MapType::HttpResponseHeaders => self.add_response_header(key, value),
+            MapType::HttpResponseTrailers => self.add_response_trailer(key, value),
             _ => Err(Status::NotFound),
         }
     }
@@ -639,6 +688,10 @@ impl HttpBackend for RequestBackend {
                 self.add_request_header(key, value)
             }
             MapType::HttpResponseHeaders => self.replace_response_header(key, value),
+            MapType::HttpResponseTrailers => {
+                self.remove_response_trailer(key)?;
+                self.add_response_trailer(key, value)
+            }
             _ => Err(Status::NotFound),
         }
     }
@@ -658,6 +711,7 @@ impl HttpBackend for RequestBackend {
         match map {
             MapType::HttpRequestHeaders => self.remove_request_header(key),
             MapType::HttpResponseHeaders => self.remove_response_header(key),
+            MapType::HttpResponseTrailers => self.remove_response_trailer(key),
             _ => Err(Status::NotFound),
         }
     }

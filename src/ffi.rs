@@ -70,9 +70,23 @@ fn alert(what: &str) {
     );
 }
 
+thread_local! {
+    /// How many calls from Lua into this surface are running (a plugin may call back into Lua only then).
+    static LUA_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether a call from Lua is in progress: Lua code (a foreign function) may run only then, on the coroutine
+/// that made the call. Outside one (the directive path, timers) LuaJIT has no coroutine to run it on.
+pub(crate) fn inside_lua_call() -> bool {
+    LUA_DEPTH.with(|d| d.get() > 0)
+}
+
 /// Run `f`, turning a panic into `on_panic` and an alert line.
 fn guarded<T>(what: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    LUA_DEPTH.with(|d| d.set(d.get() + 1));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    LUA_DEPTH.with(|d| d.set(d.get() - 1));
+    match r {
         Ok(v) => v,
         Err(_) => {
             alert(what);

@@ -268,3 +268,46 @@ pub unsafe extern "C" fn ngx_proxy_wasm_metrics_text(
         Err(e) => failed("metrics", e),
     }
 }
+
+/// A foreign function implemented in Lua (a LuaJIT FFI callback): arguments in; 0 with the result in
+/// `out`/`out_len` (valid until it returns), or -1 when it failed (it logs why).
+#[allow(non_camel_case_types)]
+pub type ngx_proxy_wasm_foreign_fn =
+    unsafe extern "C" fn(*const u8, usize, *mut *const u8, *mut usize) -> c_int;
+
+/// Register the foreign function `name` (replacing one of that name), or remove it when `f` is null.
+///
+/// # Safety
+/// `name` must point to `name_len` bytes; `f` must stay callable until it is replaced or removed.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_register_foreign_function(
+    name: *const u8,
+    name_len: usize,
+    f: Option<ngx_proxy_wasm_foreign_fn>,
+) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    let name = unsafe { bytes(name, name_len) };
+    let f = f.map(|f| -> proxy_wasm_host::ForeignFunction {
+        std::rc::Rc::new(move |args: &[u8]| {
+            if !crate::ffi::inside_lua_call() {
+                return Err(
+                    "a Lua foreign function can only be called by plugins run through the Lua API \
+                            (resty.proxy-wasm), not from the directive path or a timer"
+                        .to_string(),
+                );
+            }
+            let mut out: *const u8 = std::ptr::null();
+            let mut out_len: usize = 0;
+            // SAFETY: the callback reads `args` during the call and fills `out`/`out_len`.
+            let rc = unsafe { f(args.as_ptr(), args.len(), &mut out, &mut out_len) };
+            if rc != 0 {
+                return Err("the Lua function failed (see the log line above)".to_string());
+            }
+            // SAFETY: the callback's result stays valid until it returns to us, and it just did; it is copied
+            // at once, before any Lua code runs again.
+            Ok(unsafe { bytes(out, out_len) }.to_vec())
+        })
+    });
+    proxy_wasm_host::register_foreign_function(name, f);
+    FOUND
+}

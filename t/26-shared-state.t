@@ -53,6 +53,10 @@ GET /t
 consumed 200, each once: 200
 # TYPE consumed_total counter
 consumed_total 200
+--- grep_error_log eval: qr/shared_state: producer done/
+--- grep_error_log_out
+shared_state: producer done
+shared_state: producer done
 --- no_error_log
 dequeued
 [error]

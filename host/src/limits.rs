@@ -17,6 +17,8 @@ pub const MAX_HTTP_CALL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 /// Timeout of an HTTP call whose plugin passed 0, and the longest timeout honoured.
 pub const DEFAULT_HTTP_CALL_TIMEOUT_MS: u32 = 60_000;
 pub const MAX_HTTP_CALL_TIMEOUT_MS: u32 = 10 * 60_000;
+/// Most bytes of the arguments a plugin may pass to a foreign function.
+pub const MAX_FOREIGN_ARGUMENTS: usize = 1024 * 1024;
 /// Most bytes of a property path or value.
 pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
 

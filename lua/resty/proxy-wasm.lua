@@ -25,6 +25,7 @@
 -- proxy_on_response_body a local response is refused (logged) and the call fails.
 
 local ffi = require("ffi")
+local jit = require("jit")
 local base = require("resty.core.base")
 
 local C = ffi.C
@@ -81,6 +82,9 @@ int ngx_proxy_wasm_shared_set(const char *key, size_t key_len, const char *value
 int ngx_proxy_wasm_shared_delete(const char *key, size_t key_len);
 int ngx_proxy_wasm_metric(const char *name, size_t name_len, int64_t *value);
 int ngx_proxy_wasm_metrics_text(const unsigned char **text, size_t *len);
+typedef int (*ngx_proxy_wasm_foreign_fn)(const unsigned char *args, size_t args_len, const unsigned char **out,
+                                         size_t *out_len);
+int ngx_proxy_wasm_register_foreign_function(const char *name, size_t name_len, ngx_proxy_wasm_foreign_fn f);
 ]]
 
 local ERROR = -1
@@ -496,6 +500,55 @@ function _M.metrics()
         return nil, "failed to read metrics"
     end
     return ffi_string(out_ptr[0], out_len[0])
+end
+
+-- Foreign functions: Lua functions a plugin calls by name with proxy_call_foreign_function. The function gets the
+-- plugin's argument bytes as a string and returns a string (the result) or raises an error (the plugin gets
+-- InternalFailure, the log says why). It runs inside the plugin's call: it must not yield (no cosockets, no
+-- ngx.sleep). Because a LuaJIT callback cannot run under a compiled trace, registering one turns the JIT off
+-- for this module's functions that enter plugins.
+local foreign = {}
+local foreign_result -- keeps the last result alive until the C side has copied it
+local foreign_jit_off = false
+
+function _M.register_foreign_function(name, fn)
+    if type(name) ~= "string" or name == "" then
+        return nil, "bad name"
+    end
+    if fn ~= nil and type(fn) ~= "function" then
+        return nil, "bad function"
+    end
+    local cb = nil
+    if fn then
+        cb = ffi_cast("ngx_proxy_wasm_foreign_fn", function(args, len, out, out_len)
+            local ok, res = pcall(fn, ffi_string(args, len))
+            if not ok then
+                ngx_log(ngx_ERR, "foreign function \"", name, "\" failed: ", res)
+                return -1
+            end
+            if type(res) ~= "string" then
+                ngx_log(ngx_ERR, "foreign function \"", name, "\" returned a ", type(res), ", not a string")
+                return -1
+            end
+            foreign_result = res
+            out[0] = res
+            out_len[0] = #res
+            return 0
+        end)
+        if not foreign_jit_off then
+            foreign_jit_off = true
+            for _, f in ipairs({ _M.load, _M.on_configure, run_calls, call }) do
+                jit.off(f)
+            end
+            jit.flush()
+        end
+    end
+    C.ngx_proxy_wasm_register_foreign_function(name, #name, cb)
+    if foreign[name] then
+        foreign[name]:free()
+    end
+    foreign[name] = cb
+    return true
 end
 
 return _M

@@ -23,6 +23,27 @@ fn map_type(v: i32) -> Result<MapType, Stop> {
     MapType::from_i32(v).ok_or(Stop::Status(Status::BadArgument))
 }
 
+/// Maps this host never has: request trailers (nginx does not expose them to modules) and gRPC metadata (no
+/// gRPC calls). Reading one gives an empty map, changing one is refused with `BadArgument`; the first use
+/// per instance is logged.
+fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
+    let what: &'static str = match kind {
+        MapType::HttpRequestTrailers => "request trailers",
+        MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata => {
+            "gRPC metadata"
+        }
+        _ => return false,
+    };
+    if !caller.data().warned_unimplemented.contains(&what) {
+        caller.data_mut().warned_unimplemented.push(what);
+        let msg = format!(
+            "{what} are not available in this host: reading gives an empty map, changing is refused"
+        );
+        super::host_log(caller, crate::types::LogLevel::Warn, msg.as_bytes());
+    }
+    true
+}
+
 /// The pairs of an HTTP-call response map (types 6 and 7), which the host holds itself; `None` for the
 /// maps of the stream. Outside `proxy_on_http_call_response` there is no such map (`NotFound`).
 fn call_map(caller: &Caller<'_, HostState>, kind: MapType) -> Option<Result<Vec<map::Pair>, Stop>> {
@@ -45,6 +66,9 @@ fn call_map(caller: &Caller<'_, HostState>, kind: MapType) -> Option<Result<Vec<
 
 /// The pairs of any map readable now.
 fn pairs_of(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<Vec<map::Pair>, Stop> {
+    if unavailable(caller, kind) {
+        return Ok(Vec::new());
+    }
     match call_map(caller, kind) {
         Some(r) => r,
         None => with_http(caller, |h| h.map_pairs(kind)),
@@ -52,8 +76,11 @@ fn pairs_of(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<Vec<map
 }
 
 /// HTTP-call response maps are read-only (`BadArgument`), and absent outside `proxy_on_http_call_response`
-/// (`NotFound`).
-fn writable(caller: &Caller<'_, HostState>, kind: MapType) -> Result<(), Stop> {
+/// (`NotFound`); unavailable maps are refused.
+fn writable(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<(), Stop> {
+    if unavailable(caller, kind) {
+        return Err(Stop::Status(Status::BadArgument));
+    }
     match kind {
         MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
             Err(Stop::Status(if caller.data().call_response.is_some() {
@@ -102,6 +129,9 @@ pub(crate) fn proxy_get_header_map_value(
     status((|| {
         let kind = map_type(kind)?;
         let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
+        if unavailable(&mut caller, kind) {
+            return Err(Stop::Status(Status::NotFound));
+        }
         let value = match call_map(&caller, kind) {
             Some(pairs) => pairs?
                 .into_iter()
@@ -124,7 +154,7 @@ pub(crate) fn proxy_set_header_map_pairs(
 ) -> wasmtime::Result<i32> {
     status((|| -> HostResult {
         let kind = map_type(kind)?;
-        writable(&caller, kind)?;
+        writable(&mut caller, kind)?;
         let bytes = read_limited(&mut caller, ptr, len, MAX_MAP_BYTES)?;
         let pairs = map::decode(&bytes).map_err(|_| Status::BadArgument)?;
         with_http(&mut caller, |h| {
@@ -167,7 +197,7 @@ pub(crate) fn proxy_add_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        writable(&caller, kind)?;
+        writable(&mut caller, kind)?;
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
         with_http(&mut caller, |h| h.map_add(kind, &k, &v))
     })())
@@ -183,7 +213,7 @@ pub(crate) fn proxy_replace_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        writable(&caller, kind)?;
+        writable(&mut caller, kind)?;
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
         with_http(&mut caller, |h| h.map_replace(kind, &k, &v))
     })())
@@ -197,7 +227,7 @@ pub(crate) fn proxy_remove_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        writable(&caller, kind)?;
+        writable(&mut caller, kind)?;
         let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
         with_http(&mut caller, |h| h.map_remove(kind, &key))
     })())

@@ -243,7 +243,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     l.func_wrap("env", "proxy_record_metric", metrics::proxy_record_metric)?;
     l.func_wrap("env", "proxy_get_metric", metrics::proxy_get_metric)?;
     // foreign functions (0.2.0)
-    refused!(l, "proxy_call_foreign_function", a, b, c, d, e, f);
+    l.func_wrap(
+        "env",
+        "proxy_call_foreign_function",
+        properties::proxy_call_foreign_function,
+    )?;
 
     for m in WASI_MODULES {
         l.func_wrap(m, "fd_write", wasi::fd_write)?;

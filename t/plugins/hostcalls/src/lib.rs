@@ -40,6 +40,8 @@
 //! - `relay` {`headers`?: [names]}: in `on_http_call_response`, a local response made of the call's response:
 //!   its `:status` (502 when the call failed), its body, and the named headers copied
 //! - `continue`: `proxy_continue_stream(HttpRequest)`; logs the status
+//! - `foreign` {`name`, `args`?}: `proxy_call_foreign_function`; logs `foreign "<name>" -> Ok "<result>"` or
+//!   the status
 //!
 //! `on_http_call_response` logs `on_http_call_response token=<t> num_headers=<h> body_size=<b>
 //! num_trailers=<n> call=<k>` (k counts the responses this context received, from 1) and runs its steps; a
@@ -107,6 +109,14 @@ mod raw {
             data_size: usize,
         ) -> u32;
         pub fn proxy_continue_stream(stream: u32) -> u32;
+        pub fn proxy_call_foreign_function(
+            name: *const u8,
+            name_size: usize,
+            args: *const u8,
+            args_size: usize,
+            results: *mut *mut u8,
+            results_size: *mut usize,
+        ) -> u32;
         pub fn proxy_send_local_response(
             status: u32,
             details: *const u8,
@@ -257,6 +267,11 @@ enum Op {
         headers: Vec<String>,
     },
     Continue,
+    Foreign {
+        name: String,
+        #[serde(default)]
+        args: String,
+    },
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -458,6 +473,27 @@ fn run(steps: &[Step], call: &Call) -> u32 {
 
 fn run_op(op: &Op, call: &Call) -> Option<u32> {
     match op {
+        Op::Foreign { name, args } => {
+            let mut data: *mut u8 = null_mut();
+            let mut size: usize = 0;
+            // SAFETY: the pointers are to live strings and locals; the host allocates the result.
+            let s = unsafe {
+                raw::proxy_call_foreign_function(
+                    name.as_ptr(),
+                    name.len(),
+                    args.as_ptr(),
+                    args.len(),
+                    &mut data,
+                    &mut size,
+                )
+            };
+            let result = owned(data, size);
+            if s == 0 {
+                call.say(&format!("foreign {name:?} -> Ok {:?}", text(&result)));
+            } else {
+                call.say(&format!("foreign {name:?} -> {}", status_name(s)));
+            }
+        }
         Op::Log { msg, level: l } => {
             let lvl = l
                 .as_deref()
