@@ -1,16 +1,15 @@
-//! The directive path: plugins attached with `proxy_wasm` run in the access phase (request headers), the
-//! header filter (response headers) and the body filter (response body chunks); `request.rs` ends their
-//! contexts in the log phase. A plugin's local response is sent from here with nginx's own output chain.
+//! The directive path: plugins attached with `proxy_wasm` run their chain (`run_chain`) in the access phase
+//! (`access.rs`: request headers and body), the header filter (response headers) and the body filter (response
+//! body chunks) here; `request.rs` ends their contexts in the log phase. A plugin's local response is sent from
+//! here with nginx's own output chain.
 
 use std::ptr;
 
 use ngx::ffi::{
-    ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_core_run_phases,
-    ngx_http_discard_request_body, ngx_http_filter_finalize_request, ngx_http_finalize_request,
-    ngx_http_output_body_filter_pt, ngx_http_output_filter, ngx_http_output_header_filter_pt,
-    ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_send_header, ngx_int_t,
-    NGX_DECLINED, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE,
-    NGX_OK,
+    ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_discard_request_body,
+    ngx_http_filter_finalize_request, ngx_http_finalize_request, ngx_http_output_body_filter_pt,
+    ngx_http_output_filter, ngx_http_output_header_filter_pt, ngx_http_request_t,
+    ngx_http_send_header, ngx_int_t, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_OK,
 };
 use ngx::http::HttpModuleLocationConf;
 use proxy_wasm_host::{Error, HttpBackend, LocalResponse, LogLevel, Outcome};
@@ -18,19 +17,19 @@ use proxy_wasm_host::{Error, HttpBackend, LocalResponse, LogLevel, Outcome};
 use crate::backend::RequestBackend;
 use crate::conf::{Failure, Filter, LocConf};
 use crate::log;
-use crate::request::{existing_request_ctx, request_ctx, AccessState};
+use crate::request::{existing_request_ctx, request_ctx};
 use crate::Module;
 
 pub(crate) static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
 pub(crate) static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
 
-fn loc_conf<'a>(r: *mut ngx_http_request_t) -> Option<&'a LocConf> {
+pub(crate) fn loc_conf<'a>(r: *mut ngx_http_request_t) -> Option<&'a LocConf> {
     // SAFETY: `r` is a live request; our location conf exists for every location.
     let req = unsafe { ngx::http::Request::from_ngx_http_request(r) };
     Module::location_conf(req)
 }
 
-fn is_main(r: *mut ngx_http_request_t) -> bool {
+pub(crate) fn is_main(r: *mut ngx_http_request_t) -> bool {
     // SAFETY: `r` is a live request.
     unsafe { (*r).main == r }
 }
@@ -42,7 +41,7 @@ fn response_callbacks_apply(r: *mut ngx_http_request_t) -> bool {
     is_main(r) && !unsafe { existing_request_ctx(r) }.is_some_and(|c| c.local_response)
 }
 
-fn report_failure(
+pub(crate) fn report_failure(
     backend: &RequestBackend,
     filter: &Filter,
     what: &str,
@@ -61,8 +60,29 @@ fn report_failure(
     );
 }
 
-/// HTTP calls are performed on the Lua path only so far: on the directive path, calls a callback dispatched are
-/// cancelled (their callbacks never run) and the log says so.
+/// How a chain ended.
+pub(crate) enum ChainEnd {
+    /// Every plugin ran and let the request go on.
+    Next,
+    /// A plugin answered the request itself.
+    Respond(LocalResponse),
+    /// A plugin failed and the location fails closed.
+    Fail,
+    /// A plugin dispatched HTTP calls: they run; the chain goes on at `next` once they are all answered.
+    Wait { next: usize },
+}
+
+/// What happens to HTTP calls a callback dispatched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Calls {
+    /// Performed while the request waits (request phases).
+    Perform,
+    /// Cancelled with a log line: the response is already on its way (filters).
+    Drop,
+}
+
+/// Calls dispatched from a response callback cannot be waited for: they are cancelled (their callbacks never
+/// run) and the log says so.
 fn drop_http_calls(
     http: &mut proxy_wasm_host::HttpContext,
     backend: &RequestBackend,
@@ -79,192 +99,75 @@ fn drop_http_calls(
         LogLevel::Error,
         http.plugin_name(),
         format!(
-            "{} HTTP call(s) dropped: HTTP calls are performed through the Lua API only (resty.proxy-wasm), not yet on the proxy_wasm directive path",
+            "{} HTTP call(s) dropped: on the directive path HTTP calls are performed from request callbacks only",
             outcome.calls.len()
         )
         .as_bytes(),
     );
 }
 
-/// Run one callback of every filter of the chain, in order. Stops at the first local response.
-fn run_chain(
+/// Run one callback of every filter of the chain from filter `from` on, in order. Stops at the first local
+/// response, failure (closed), or filter that dispatched HTTP calls (`Calls::Perform`: they are started).
+pub(crate) fn run_chain(
     r: *mut ngx_http_request_t,
     lc: &LocConf,
     what: &str,
+    from: usize,
+    calls: Calls,
     mut call: impl FnMut(
         &mut proxy_wasm_host::HttpContext,
         &mut RequestBackend,
         &Filter,
     ) -> Option<Result<Outcome, Error>>,
-) -> Result<Option<LocalResponse>, ()> {
+) -> ChainEnd {
     let Some(filters) = lc.filters.as_ref() else {
-        return Ok(None);
+        return ChainEnd::Next;
     };
     // SAFETY: `r` is the live request of the calling handler.
     let mut backend = unsafe { RequestBackend::new(r) };
     // SAFETY: as above; the reference does not outlive this call.
     let Some(rctx) = (unsafe { request_ctx(r) }) else {
-        return Err(());
+        return ChainEnd::Fail;
     };
-    for filter in filters.iter() {
+    for (index, filter) in filters.iter().enumerate().skip(from) {
         let result = rctx.context(&filter.root, &mut backend).and_then(|http| {
             let outcome =
                 call(http, &mut backend, filter).unwrap_or_else(|| Ok(Outcome::default()))?;
-            drop_http_calls(http, &backend, &outcome);
+            if calls == Calls::Drop || outcome.local_response.is_some() {
+                drop_http_calls(http, &backend, &outcome);
+            }
             Ok(outcome)
         });
         match result {
             Ok(outcome) => {
                 if let Some(resp) = outcome.local_response {
-                    return Ok(Some(resp));
+                    return ChainEnd::Respond(resp);
+                }
+                if calls == Calls::Perform && !outcome.calls.is_empty() {
+                    for c in &outcome.calls {
+                        rctx.calls.push(crate::http_call::start(
+                            r,
+                            index,
+                            c,
+                            crate::access::call_finished,
+                        ));
+                    }
+                    return ChainEnd::Wait { next: index + 1 };
                 }
             }
             Err(e) => {
                 report_failure(&backend, filter, what, &e, lc.failure());
                 if lc.failure() == Failure::Closed {
-                    return Err(());
+                    return ChainEnd::Fail;
                 }
             }
         }
     }
-    Ok(None)
-}
-
-/// Access phase: `proxy_on_request_headers` of each plugin of the location, then, when a plugin of the chain
-/// exports `proxy_on_request_body` and the request has a body, `proxy_on_request_body` with the whole body, read
-/// by nginx without blocking the worker (the phase resumes when it is in).
-pub(crate) extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
-    std::panic::catch_unwind(|| {
-        let Some(lc) = loc_conf(r) else {
-            return NGX_DECLINED as ngx_int_t;
-        };
-        let Some(filters) = lc.filters.as_ref() else {
-            return NGX_DECLINED as ngx_int_t;
-        };
-        if !is_main(r) {
-            return NGX_DECLINED as ngx_int_t;
-        }
-        // SAFETY: `r` is live; the reference does not outlive this call.
-        let Some(rctx) = (unsafe { request_ctx(r) }) else {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
-        };
-        match std::mem::take(&mut rctx.access) {
-            AccessState::Start => {}
-            AccessState::ReadingBody => {
-                rctx.access = AccessState::ReadingBody;
-                return NGX_DONE as ngx_int_t;
-            }
-            AccessState::Done(rc) => return rc,
-            AccessState::Respond(resp) => return send_local_response(r, resp),
-        }
-        // SAFETY: `r` is live.
-        let has_body =
-            unsafe { (*r).headers_in.content_length_n > 0 || (*r).headers_in.chunked() != 0 };
-        let result = run_chain(r, lc, "proxy_on_request_headers", |http, backend, _| {
-            Some(http.on_request_headers(backend, !has_body))
-        });
-        match result {
-            Ok(None) => {}
-            Ok(Some(resp)) => return send_local_response(r, resp),
-            Err(()) => return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
-        }
-        if !has_body || !filters.iter().any(|f| f.request_body) {
-            return NGX_DECLINED as ngx_int_t;
-        }
-        // SAFETY: `r` is the live main request; nginx calls `request_body_read` once the body is in.
-        unsafe {
-            if let Some(rctx) = existing_request_ctx(r) {
-                rctx.access = AccessState::ReadingBody;
-            }
-            (*r).set_request_body_in_single_buf(1);
-            let rc = ngx_http_read_client_request_body(r, Some(request_body_read));
-            if rc >= NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t {
-                return rc;
-            }
-            // Drop the reference read_client_request_body took; the phase resumes from `request_body_read`.
-            ngx_http_finalize_request(r, NGX_DONE as ngx_int_t);
-        }
-        NGX_DONE as ngx_int_t
-    })
-    .unwrap_or(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t)
-}
-
-/// The request body is in: run `proxy_on_request_body` of the chain, remember the outcome, resume the phases
-/// (which re-enter `access_handler`, which returns it).
-unsafe extern "C" fn request_body_read(r: *mut ngx_http_request_t) {
-    let state = std::panic::catch_unwind(|| body_outcome(r)).unwrap_or(AccessState::Done(
-        NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
-    ));
-    // SAFETY: nginx calls this with the live request whose body it read.
-    unsafe {
-        if let Some(rctx) = existing_request_ctx(r) {
-            rctx.access = state;
-        }
-        (*r).set_preserve_body(1);
-        (*r).write_event_handler = Some(ngx_http_core_run_phases);
-        ngx_http_core_run_phases(r);
-    }
-}
-
-fn body_outcome(r: *mut ngx_http_request_t) -> AccessState {
-    let Some(lc) = loc_conf(r) else {
-        return AccessState::Done(NGX_DECLINED as ngx_int_t);
-    };
-    // SAFETY: `r` is live; its request_body holds the chain nginx read (memory or temp file buffers).
-    let (mut body, readable) = unsafe {
-        let rb = (*r).request_body;
-        if rb.is_null() || (*rb).bufs.is_null() {
-            (Vec::new(), true)
-        } else {
-            let (bytes, _, readable) = collect((*rb).bufs);
-            (bytes, readable)
-        }
-    };
-    if !readable {
-        return AccessState::Done(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
-    }
-    let mut changed = false;
-    let result = run_chain(r, lc, "proxy_on_request_body", |http, backend, filter| {
-        if !filter.request_body {
-            return None;
-        }
-        let outcome = http.on_request_body(backend, &body, true);
-        if let Ok(Outcome { body: Some(b), .. }) = &outcome {
-            body = b.clone();
-            changed = true;
-        }
-        Some(outcome)
-    });
-    match result {
-        Ok(Some(resp)) => AccessState::Respond(resp),
-        Err(()) => AccessState::Done(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t),
-        Ok(None) if !changed => AccessState::Done(NGX_DECLINED as ngx_int_t),
-        // SAFETY: `r` is live; the new body replaces the read one for the content phase (proxy_pass etc.).
-        Ok(None) => unsafe {
-            let out = chain_of(r, &body, true);
-            if out.is_null() {
-                return AccessState::Done(NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t);
-            }
-            (*(*out).buf).set_last_buf(1);
-            (*(*r).request_body).bufs = out;
-            (*r).headers_in.content_length_n = body.len() as _;
-            let cl = (*r).headers_in.content_length;
-            if !cl.is_null() {
-                let len = body.len().to_string();
-                let p = ngx::ffi::ngx_pnalloc((*r).pool, len.len()) as *mut u8;
-                if !p.is_null() {
-                    ptr::copy_nonoverlapping(len.as_ptr(), p, len.len());
-                    (*cl).value.data = p;
-                    (*cl).value.len = len.len();
-                }
-            }
-            AccessState::Done(NGX_DECLINED as ngx_int_t)
-        },
-    }
+    ChainEnd::Next
 }
 
 /// Answer the request with a plugin's local response and end it.
-fn send_local_response(r: *mut ngx_http_request_t, resp: LocalResponse) -> ngx_int_t {
+pub(crate) fn send_local_response(r: *mut ngx_http_request_t, resp: LocalResponse) -> ngx_int_t {
     // SAFETY: `r` is the live main request in its access phase; nothing was sent yet.
     unsafe {
         if let Some(ctx) = existing_request_ctx(r) {
@@ -370,9 +273,14 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
         }
         // SAFETY: `r` is live.
         let end_of_stream = unsafe { (*r).header_only() != 0 };
-        let result = run_chain(r, lc, "proxy_on_response_headers", |http, backend, _| {
-            Some(http.on_response_headers(backend, end_of_stream))
-        });
+        let result = run_chain(
+            r,
+            lc,
+            "proxy_on_response_headers",
+            0,
+            Calls::Drop,
+            |http, backend, _| Some(http.on_response_headers(backend, end_of_stream)),
+        );
         if let Some(filters) = lc.filters.as_ref() {
             if filters.iter().any(|f| f.response_body) {
                 // A plugin may change the body: its length is no longer known.
@@ -384,8 +292,8 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
             }
         }
         match result {
-            Ok(None) => false,
-            Ok(Some(_)) => {
+            ChainEnd::Next | ChainEnd::Wait { .. } => false,
+            ChainEnd::Respond(_) => {
                 // SAFETY: `r` is live.
                 let backend = unsafe { RequestBackend::new(r) };
                 log::write(
@@ -395,7 +303,7 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
                 );
                 false
             }
-            Err(()) => true,
+            ChainEnd::Fail => true,
         }
     })
     .unwrap_or(true);
@@ -444,24 +352,31 @@ pub(crate) unsafe extern "C" fn body_filter(
             return Ok(None);
         }
         let mut changed = false;
-        let result = run_chain(r, lc, "proxy_on_response_body", |http, backend, filter| {
-            if !filter.response_body {
-                return None;
-            }
-            let r = http.on_response_body(backend, &chunk, eos);
-            if let Ok(Outcome {
-                body: Some(body), ..
-            }) = &r
-            {
-                chunk = body.clone();
-                changed = true;
-            }
-            Some(r)
-        });
+        let result = run_chain(
+            r,
+            lc,
+            "proxy_on_response_body",
+            0,
+            Calls::Drop,
+            |http, backend, filter| {
+                if !filter.response_body {
+                    return None;
+                }
+                let r = http.on_response_body(backend, &chunk, eos);
+                if let Ok(Outcome {
+                    body: Some(body), ..
+                }) = &r
+                {
+                    chunk = body.clone();
+                    changed = true;
+                }
+                Some(r)
+            },
+        );
         match result {
-            Err(()) => Err(()),
-            Ok(_) if !changed => Ok(None),
-            Ok(_) => {
+            ChainEnd::Fail => Err(()),
+            _ if !changed => Ok(None),
+            _ => {
                 // SAFETY: `input` and `r` are live; consumed buffers are marked empty.
                 unsafe {
                     let mut cl = input;
@@ -493,7 +408,7 @@ pub(crate) unsafe extern "C" fn body_filter(
 ///
 /// # Safety
 /// `input` must be a valid chain.
-unsafe fn collect(input: *mut ngx_chain_t) -> (Vec<u8>, bool, bool) {
+pub(crate) unsafe fn collect(input: *mut ngx_chain_t) -> (Vec<u8>, bool, bool) {
     let mut bytes = Vec::new();
     let mut eos = false;
     let mut readable = true;

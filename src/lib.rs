@@ -5,10 +5,12 @@
 //! (`backend.rs`) and the C ABI that `lua/resty/proxy-wasm.lua` calls through LuaJIT FFI (`ffi.rs`). Everything
 //! about Wasm and the Proxy-Wasm ABI lives in the `proxy-wasm-host` crate.
 
+mod access;
 mod backend;
 mod conf;
 mod ffi;
 mod handlers;
+mod http_call;
 mod log;
 mod request;
 mod shared;
@@ -47,7 +49,7 @@ impl HttpModule for Module {
         let handlers: [(usize, ngx_http_handler_pt); 2] = [
             (
                 ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize,
-                Some(handlers::access_handler),
+                Some(access::access_handler),
             ),
             (
                 ngx_http_phases_NGX_HTTP_LOG_PHASE as usize,

@@ -17,18 +17,32 @@ pub(crate) struct RequestCtx {
     contexts: Vec<HttpContext>,
     /// Set when a plugin answered the request itself: its response does not go through the response callbacks.
     pub local_response: bool,
-    /// Progress of the directive path's access phase, which may wait for the request body.
+    /// Progress of the directive path's access phase, which may wait for the request body and HTTP calls.
     pub access: AccessState,
+    /// HTTP calls in flight (directive path); dropping one closes its connection. Boxed: nginx holds pointers
+    /// to each call (connection and timer data) while the vector moves.
+    #[allow(clippy::vec_box)]
+    pub calls: Vec<Box<crate::http_call::PendingCall>>,
 }
 
 /// Where the access phase of the directive path stands for this request.
 #[derive(Default)]
 pub(crate) enum AccessState {
-    /// Request headers not run yet.
+    /// Nothing run yet.
     #[default]
     Start,
+    /// Request headers: the chain runs from filter `next` on.
+    Headers { next: usize },
     /// Waiting for nginx to read the request body.
     ReadingBody,
+    /// The body is in: the chain runs from filter `next` on, with the body as the filters before left it.
+    Body {
+        next: usize,
+        body: Vec<u8>,
+        changed: bool,
+    },
+    /// HTTP calls are outstanding; the phase goes on with this state once they are all answered.
+    Waiting(Box<AccessState>),
     /// Done: the access handler returns this (NGX_DECLINED to go on, or an HTTP status).
     Done(ngx_int_t),
     /// Done with a local response still to send.

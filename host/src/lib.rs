@@ -9,6 +9,7 @@ mod backend_stderr;
 mod engine;
 mod error;
 mod foreign;
+pub mod http1;
 pub mod limits;
 pub mod map;
 mod plugin;

@@ -139,12 +139,12 @@ appended
 
 
 
-=== TEST 5: HTTP calls are not performed on the directive path yet: they are dropped with a log line, the request goes on
+=== TEST 5: an HTTP call from a response callback cannot be waited for: dropped with a log line, the response goes on
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
     location /t {
-        proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}]}';
+        proxy_wasm hostcalls '{"on_response_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}]}';
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/upstream;
     }
     location = /upstream {
@@ -155,7 +155,7 @@ GET /t
 --- response_body
 upstream
 --- error_log
-wasm plugin "hostcalls": 1 HTTP call(s) dropped: HTTP calls are performed through the Lua API only (resty.proxy-wasm), not yet on the proxy_wasm directive path
+wasm plugin "hostcalls": 1 HTTP call(s) dropped: on the directive path HTTP calls are performed from request callbacks only
 --- no_error_log
 [alert]
 [crit]

@@ -1,0 +1,332 @@
+//! The access phase of the directive path, resumable: request headers through the chain, then (when a plugin
+//! of the chain exports `proxy_on_request_body` and there is a body) the body, read by nginx without blocking,
+//! through the chain; HTTP calls a callback dispatches are performed in between while the request waits. nginx
+//! re-enters `access_handler` whenever the phase runs again; the request's `AccessState` says where it stands.
+
+use std::ptr;
+
+use ngx::ffi::{
+    ngx_http_core_run_phases, ngx_http_finalize_request, ngx_http_read_client_request_body,
+    ngx_http_request_t, ngx_http_run_posted_requests, ngx_int_t, NGX_DECLINED, NGX_DONE,
+    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE,
+};
+use proxy_wasm_host::{CallResponse, LogLevel, Outcome};
+
+use crate::backend::RequestBackend;
+use crate::conf::{Failure, LocConf};
+use crate::handlers::{
+    chain_of, collect, is_main, loc_conf, report_failure, run_chain, send_local_response, Calls,
+    ChainEnd,
+};
+use crate::http_call::PendingCall;
+use crate::log;
+use crate::request::{existing_request_ctx, request_ctx, AccessState, RequestCtx};
+
+const ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+
+fn has_body(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: `r` is live.
+    unsafe { (*r).headers_in.content_length_n > 0 || (*r).headers_in.chunked() != 0 }
+}
+
+/// Park the phase until the HTTP calls just started are answered; `then` is where it goes on.
+fn wait(r: *mut ngx_http_request_t, then: AccessState) -> ngx_int_t {
+    // SAFETY: `r` is live; the reference does not outlive this call.
+    match unsafe { existing_request_ctx(r) } {
+        Some(rctx) => {
+            rctx.access = AccessState::Waiting(Box::new(then));
+            NGX_DONE as ngx_int_t
+        }
+        None => ERROR,
+    }
+}
+
+pub(crate) extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    std::panic::catch_unwind(|| {
+        let Some(lc) = loc_conf(r) else {
+            return NGX_DECLINED as ngx_int_t;
+        };
+        if lc.filters.is_none() || !is_main(r) {
+            return NGX_DECLINED as ngx_int_t;
+        }
+        loop {
+            // SAFETY: `r` is live; the reference is dropped before the chain runs (which takes its own).
+            let Some(rctx) = (unsafe { request_ctx(r) }) else {
+                return ERROR;
+            };
+            match std::mem::take(&mut rctx.access) {
+                AccessState::Start => rctx.access = AccessState::Headers { next: 0 },
+                AccessState::Headers { next } => return headers(r, lc, next),
+                AccessState::Body {
+                    next,
+                    body,
+                    changed,
+                } => return body_chain(r, lc, next, body, changed),
+                state @ (AccessState::ReadingBody | AccessState::Waiting(_)) => {
+                    // Woken while waiting (a client event): keep waiting.
+                    rctx.access = state;
+                    return NGX_DONE as ngx_int_t;
+                }
+                AccessState::Done(rc) => return rc,
+                AccessState::Respond(resp) => return send_local_response(r, resp),
+            }
+        }
+    })
+    .unwrap_or(ERROR)
+}
+
+fn headers(r: *mut ngx_http_request_t, lc: &LocConf, next: usize) -> ngx_int_t {
+    let eos = !has_body(r);
+    let end = run_chain(
+        r,
+        lc,
+        "proxy_on_request_headers",
+        next,
+        Calls::Perform,
+        |http, backend, _| Some(http.on_request_headers(backend, eos)),
+    );
+    match end {
+        ChainEnd::Next => {}
+        ChainEnd::Respond(resp) => return send_local_response(r, resp),
+        ChainEnd::Fail => return ERROR,
+        ChainEnd::Wait { next } => return wait(r, AccessState::Headers { next }),
+    }
+    let wants_body = lc
+        .filters
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f.request_body));
+    if eos || !wants_body {
+        return NGX_DECLINED as ngx_int_t;
+    }
+    // SAFETY: `r` is the live main request; nginx calls `request_body_read` once the body is in.
+    unsafe {
+        if let Some(rctx) = existing_request_ctx(r) {
+            rctx.access = AccessState::ReadingBody;
+        }
+        (*r).set_request_body_in_single_buf(1);
+        let rc = ngx_http_read_client_request_body(r, Some(request_body_read));
+        if rc >= NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t {
+            return rc;
+        }
+        // Drop the reference read_client_request_body took; the phase resumes from `request_body_read`.
+        ngx_http_finalize_request(r, NGX_DONE as ngx_int_t);
+    }
+    NGX_DONE as ngx_int_t
+}
+
+/// The request body is in: hand it to the phase (which re-enters `access_handler`).
+unsafe extern "C" fn request_body_read(r: *mut ngx_http_request_t) {
+    let state = std::panic::catch_unwind(|| {
+        // SAFETY: `r` is live; its request_body holds the chain nginx read (memory or temp file buffers).
+        let (body, readable) = unsafe {
+            let rb = (*r).request_body;
+            if rb.is_null() || (*rb).bufs.is_null() {
+                (Vec::new(), true)
+            } else {
+                let (bytes, _, readable) = collect((*rb).bufs);
+                (bytes, readable)
+            }
+        };
+        if readable {
+            AccessState::Body {
+                next: 0,
+                body,
+                changed: false,
+            }
+        } else {
+            AccessState::Done(ERROR)
+        }
+    })
+    .unwrap_or(AccessState::Done(ERROR));
+    // SAFETY: nginx calls this with the live request whose body it read.
+    unsafe {
+        if let Some(rctx) = existing_request_ctx(r) {
+            rctx.access = state;
+        }
+        (*r).set_preserve_body(1);
+        (*r).write_event_handler = Some(ngx_http_core_run_phases);
+        ngx_http_core_run_phases(r);
+    }
+}
+
+fn body_chain(
+    r: *mut ngx_http_request_t,
+    lc: &LocConf,
+    next: usize,
+    mut body: Vec<u8>,
+    mut changed: bool,
+) -> ngx_int_t {
+    let end = run_chain(
+        r,
+        lc,
+        "proxy_on_request_body",
+        next,
+        Calls::Perform,
+        |http, backend, filter| {
+            if !filter.request_body {
+                return None;
+            }
+            let outcome = http.on_request_body(backend, &body, true);
+            if let Ok(Outcome { body: Some(b), .. }) = &outcome {
+                body = b.clone();
+                changed = true;
+            }
+            Some(outcome)
+        },
+    );
+    match end {
+        ChainEnd::Next if changed => replace_body(r, &body),
+        ChainEnd::Next => NGX_DECLINED as ngx_int_t,
+        ChainEnd::Respond(resp) => send_local_response(r, resp),
+        ChainEnd::Fail => ERROR,
+        ChainEnd::Wait { next } => wait(
+            r,
+            AccessState::Body {
+                next,
+                body,
+                changed,
+            },
+        ),
+    }
+}
+
+/// The plugins changed the body: it replaces the read one for the content phase (proxy_pass etc.).
+fn replace_body(r: *mut ngx_http_request_t, body: &[u8]) -> ngx_int_t {
+    // SAFETY: `r` is live and its body was read.
+    unsafe {
+        let out = chain_of(r, body, true);
+        if out.is_null() || (*r).request_body.is_null() {
+            return ERROR;
+        }
+        (*(*out).buf).set_last_buf(1);
+        (*(*r).request_body).bufs = out;
+        (*r).headers_in.content_length_n = body.len() as _;
+        let cl = (*r).headers_in.content_length;
+        if !cl.is_null() {
+            let len = body.len().to_string();
+            let p = ngx::ffi::ngx_pnalloc((*r).pool, len.len()) as *mut u8;
+            if !p.is_null() {
+                ptr::copy_nonoverlapping(len.as_ptr(), p, len.len());
+                (*cl).value.data = p;
+                (*cl).value.len = len.len();
+            }
+        }
+    }
+    NGX_DECLINED as ngx_int_t
+}
+
+/// Where the phase goes once the outstanding calls are answered.
+fn set_continuation(rctx: &mut RequestCtx, then: AccessState) {
+    if let AccessState::Waiting(t) = &mut rctx.access {
+        **t = then;
+    }
+}
+
+/// Forget every outstanding call (closing its connection): the request no longer waits for them.
+fn cancel_calls(rctx: &mut RequestCtx, lc: &LocConf, backend: &mut RequestBackend) {
+    let calls = std::mem::take(&mut rctx.calls);
+    let Some(filters) = lc.filters.as_ref() else {
+        return;
+    };
+    for call in calls {
+        if let Some(filter) = filters.get(call.filter) {
+            if let Ok(http) = rctx.context(&filter.root, backend) {
+                http.cancel_http_call(call.token);
+            }
+        }
+    }
+}
+
+/// A call finished (from the event loop): deliver its response to the plugin that dispatched it, start the
+/// calls that callback dispatched, and resume the phase once none is outstanding.
+pub(crate) fn call_finished(r: *mut ngx_http_request_t, me: *mut PendingCall) {
+    let resume = std::panic::catch_unwind(|| deliver(r, me)).unwrap_or(false);
+    if resume {
+        // SAFETY: `r` is the live request that waited in its access phase.
+        unsafe {
+            (*r).write_event_handler = Some(ngx_http_core_run_phases);
+            ngx_http_core_run_phases(r);
+            ngx_http_run_posted_requests((*r).connection);
+        }
+    }
+}
+
+fn deliver(r: *mut ngx_http_request_t, me: *mut PendingCall) -> bool {
+    let Some(lc) = loc_conf(r) else {
+        return false;
+    };
+    let Some(filters) = lc.filters.as_ref() else {
+        return false;
+    };
+    // SAFETY: `r` is live (its calls die with it); the reference does not outlive this call.
+    let Some(rctx) = (unsafe { existing_request_ctx(r) }) else {
+        return false;
+    };
+    let Some(pos) = rctx.calls.iter().position(|c| ptr::eq(&**c, me)) else {
+        return false;
+    };
+    let mut call = rctx.calls.remove(pos);
+    let result = call
+        .result
+        .take()
+        .unwrap_or_else(|| Err("no result".to_string()));
+    let (index, token) = (call.filter, call.token);
+    let upstream = std::mem::take(&mut call.upstream);
+    drop(call);
+    let Some(filter) = filters.get(index) else {
+        return false;
+    };
+    // SAFETY: `r` is live.
+    let mut backend = unsafe { RequestBackend::new(r) };
+    let response = result.unwrap_or_else(|why| {
+        log::plugin_line(
+            backend.log_ptr(),
+            LogLevel::Warn,
+            filter.root.plugin_name(),
+            format!("HTTP call {token} to {upstream} failed: {why}").as_bytes(),
+        );
+        CallResponse::default()
+    });
+    let outcome = rctx
+        .context(&filter.root, &mut backend)
+        .and_then(|http| http.on_http_call_response(&mut backend, token, response));
+    match outcome {
+        Ok(outcome) => {
+            if let Some(resp) = outcome.local_response {
+                cancel_calls(rctx, lc, &mut backend);
+                if let Ok(http) = rctx.context(&filter.root, &mut backend) {
+                    for c in &outcome.calls {
+                        http.cancel_http_call(c.token);
+                    }
+                }
+                set_continuation(rctx, AccessState::Respond(resp));
+            } else {
+                for c in &outcome.calls {
+                    rctx.calls
+                        .push(crate::http_call::start(r, index, c, call_finished));
+                }
+            }
+        }
+        Err(e) => {
+            report_failure(
+                &backend,
+                filter,
+                "proxy_on_http_call_response",
+                &e,
+                lc.failure(),
+            );
+            if lc.failure() == Failure::Closed {
+                cancel_calls(rctx, lc, &mut backend);
+                set_continuation(rctx, AccessState::Done(ERROR));
+            }
+        }
+    }
+    if !rctx.calls.is_empty() {
+        return false;
+    }
+    if let AccessState::Waiting(then) = std::mem::take(&mut rctx.access) {
+        rctx.access = *then;
+        return true;
+    }
+    false
+}
