@@ -26,6 +26,9 @@ pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_TIME_LIMIT_MS: u64 = 10;
 /// Default most linear memory one instance may grow to (per-plugin setting).
 pub const DEFAULT_MEMORY_LIMIT: usize = 128 * 1024 * 1024;
+/// An instance whose linear memory passed this share of its limit is recycled once its current request ends:
+/// the next requests get a fresh instance (guests that leak, such as TinyGo's, stay bounded).
+pub const MEMORY_RECYCLE_PERCENT: usize = 75;
 /// How often the per-process ticker advances wasmtime's epoch; deadlines are counted in these ticks.
 pub const EPOCH_TICK_MS: u64 = 1;
 /// A plugin whose instances trap more than `CRASH_LOOP_LIMIT` times within `CRASH_LOOP_WINDOW_MS` is not

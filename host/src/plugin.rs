@@ -68,11 +68,18 @@ impl Shared {
         )
     }
 
-    /// The instance to use now: the current one, or a fresh one when it trapped.
+    /// The instance to use now: the current one, or a fresh one when it trapped or was retired.
     fn instance(&self, backend: &mut dyn Backend) -> Result<(SharedVm, u64), Error> {
         let current = self.current.borrow().clone();
-        if !current.borrow().is_failed() {
+        if !current.borrow().is_spent() {
             return Ok((current, self.generation.get()));
+        }
+        if !current.borrow().is_failed() {
+            // Retired for its memory: replace it without counting a crash.
+            let vm = Rc::new(RefCell::new(self.instantiate(backend)?));
+            *self.current.borrow_mut() = vm.clone();
+            self.generation.set(self.generation.get() + 1);
+            return Ok((vm, self.generation.get()));
         }
         let now = Instant::now();
         if let Some(until) = self.held_until.get() {
@@ -411,6 +418,15 @@ fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) {
         );
     }
     vm.forget_context(id);
+    if log && vm.retire_if_grown() {
+        let plugin = vm.state().plugin.clone();
+        let msg = format!(
+            "instance recycled: its memory grew to {} KiB (past {}% of its limit); the next request gets a fresh instance",
+            vm.memory_bytes() / 1024,
+            crate::limits::MEMORY_RECYCLE_PERCENT
+        );
+        backend.log(LogLevel::Info, &plugin, msg.as_bytes());
+    }
 }
 
 fn report<T>(backend: &mut dyn Backend, vm: &mut Vm, r: Result<T, Error>) -> bool {

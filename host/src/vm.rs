@@ -184,6 +184,8 @@ pub(crate) struct Vm {
     next_context_id: u32,
     /// Why this instance must not run again (it trapped).
     failed: Option<String>,
+    /// Set when the instance's memory passed the recycling watermark: new work goes to a fresh instance.
+    retired: bool,
     options: PluginOptions,
 }
 
@@ -320,6 +322,7 @@ impl Vm {
             cb,
             next_context_id: 0,
             failed: None,
+            retired: false,
             options,
         };
         if let Some(init) = typed::<(), ()>(&instance, &mut vm.store, "_initialize")? {
@@ -348,6 +351,30 @@ impl Vm {
 
     pub(crate) fn is_failed(&self) -> bool {
         self.failed.is_some()
+    }
+
+    /// Whether new work must go to a fresh instance (it trapped, or it was retired).
+    pub(crate) fn is_spent(&self) -> bool {
+        self.failed.is_some() || self.retired
+    }
+
+    /// Bytes of linear memory the instance has now.
+    pub(crate) fn memory_bytes(&mut self) -> usize {
+        match self.store.data().memory {
+            Some(m) => m.data_size(&self.store),
+            None => 0,
+        }
+    }
+
+    /// Retire the instance when its memory passed the watermark (`limits::MEMORY_RECYCLE_PERCENT` of its
+    /// limit): the contexts it serves finish in it, new ones get a fresh instance. Returns whether it did.
+    pub(crate) fn retire_if_grown(&mut self) -> bool {
+        let watermark = self.options.memory_limit / 100 * crate::limits::MEMORY_RECYCLE_PERCENT;
+        if !self.retired && self.memory_bytes() > watermark {
+            self.retired = true;
+            return true;
+        }
+        false
     }
 
     pub(crate) fn state(&mut self) -> &mut HostState {

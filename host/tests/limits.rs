@@ -125,3 +125,44 @@ fn a_crash_loop_is_held_back() {
         "a plugin trapping on every request was restarted forever"
     );
 }
+
+/// A leaky plugin: every request grows memory by 4 pages (256 KiB) and never gives it back.
+const LEAKY: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1)
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eq (memory.grow (i32.const 4)) (i32.const -1)) (then unreachable))
+    i32.const 0))"#;
+
+#[test]
+fn a_leaky_instance_is_recycled_before_it_reaches_its_cap() {
+    // 2 MiB cap: without recycling the 8th request would trap (1 + 8 * 4 pages > 32 pages).
+    let plugin = Plugin::load_with(
+        "leaky",
+        LEAKY.as_bytes(),
+        b"",
+        PluginOptions {
+            memory_limit: 2 << 20,
+            ..PluginOptions::default()
+        },
+        &mut FakeBackend::default(),
+    )
+    .unwrap();
+    let root = plugin.configure(b"", &mut FakeBackend::default()).unwrap();
+    let mut recycled = 0;
+    for i in 0..40 {
+        let mut req = request(0);
+        let mut http = root.new_http_context(&mut req).unwrap();
+        http.on_request_headers(&mut req, true)
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        http.on_log(&mut req);
+        if req.logged("instance recycled") {
+            recycled += 1;
+        }
+    }
+    // 75% of 32 pages is 24: passed after the 6th request of each instance (1 + 6 * 4 = 25 pages).
+    assert!(recycled >= 6, "recycled {recycled} times");
+}

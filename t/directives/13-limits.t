@@ -83,7 +83,42 @@ __DATA__
 
 
 
-=== TEST 3: bad limits are refused at configuration time
+=== TEST 3: a leaky plugin is recycled before its cap: every request is served, the log says when
+--- http_config
+    wasm_plugin leaky html/leaky.wat memory_limit=1m;
+--- config
+    location /t {
+        proxy_wasm leaky;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/upstream;
+    }
+    location = /upstream {
+        return 200 "upstream\n";
+    }
+--- user_files
+>>> leaky.wat
+(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eq (memory.grow (i32.const 4)) (i32.const -1)) (then unreachable))
+    i32.const 0))
+--- request eval
+[("GET /t") x 12]
+--- response_body eval
+[("upstream\n") x 12]
+--- grep_error_log eval: qr/wasm plugin "leaky": instance recycled: [^,]*?(?= while)/
+--- grep_error_log_out eval
+["", "", "wasm plugin \"leaky\": instance recycled: its memory grew to 832 KiB (past 75% of its limit); the next request gets a fresh instance\n", "", "", "wasm plugin \"leaky\": instance recycled: its memory grew to 832 KiB (past 75% of its limit); the next request gets a fresh instance\n", "", "", "wasm plugin \"leaky\": instance recycled: its memory grew to 832 KiB (past 75% of its limit); the next request gets a fresh instance\n", "", "", "wasm plugin \"leaky\": instance recycled: its memory grew to 832 KiB (past 75% of its limit); the next request gets a fresh instance\n"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 4: bad limits are refused at configuration time
 --- http_config
     wasm_plugin fault_injection ../../t/plugins/fault_injection.wasm time_limit=soon;
 --- config
