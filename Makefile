@@ -20,7 +20,7 @@ WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -W
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench lint clean
+.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench lint clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -72,6 +72,10 @@ t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
 test: build plugins test-unit test-reload test-nginx ## everything: cargo tests, reload under traffic, every .t suite
+
+FUZZ_SECONDS ?= 300
+fuzz: ## fuzz loops of the host core for FUZZ_SECONDS each (default 300): host-call sequences, the map codec
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p proxy-wasm-host --test call_fuzz --test map_fuzz -- --nocapture
 
 test-unit: ## cargo tests of the host core and the runner (release profile: reuses the build's wasmtime)
 	cargo test --release --workspace -q 2>&1 | grep -vE '^(running 0 tests|test result: ok. 0 passed.*|)$$'; exit $${PIPESTATUS[0]}

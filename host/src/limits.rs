@@ -8,6 +8,8 @@ pub const MAX_MAP_BYTES: usize = 1024 * 1024;
 pub const MAX_LOCAL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 /// Most bytes a single `proxy_log` message may carry before it is truncated.
 pub const MAX_LOG_MESSAGE: usize = 8 * 1024;
+/// Most log lines a plugin may write during one callback; the rest are counted in one warning.
+pub const MAX_LOG_LINES_PER_CALLBACK: u32 = 200;
 /// Most HTTP calls one HTTP context may have outstanding at once (`proxy_http_call` refuses more).
 pub const MAX_HTTP_CALLS_PER_CONTEXT: usize = 64;
 /// Most bytes of an HTTP call's request body a plugin may send.

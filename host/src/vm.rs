@@ -100,6 +100,8 @@ pub struct HostState {
     pub(crate) warned_unimplemented: Vec<&'static str>,
     /// Tick periods in milliseconds by root context id (`proxy_set_tick_period_milliseconds`).
     pub(crate) tick_periods: HashMap<u32, u32>,
+    /// Log lines the plugin wrote during the current callback (beyond the limit they are counted, not written).
+    pub(crate) log_lines: u32,
     /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
     pub(crate) queue_watches: Vec<QueueWatch>,
     limits: StoreLimits,
@@ -266,6 +268,7 @@ impl Vm {
             resumed: false,
             warned_unimplemented: Vec::new(),
             tick_periods: HashMap::new(),
+            log_lines: 0,
             queue_watches: Vec::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(options.memory_limit)
@@ -396,7 +399,7 @@ impl Vm {
         // SAFETY: only the lifetime is erased; the pointer is removed below before `backend` can end.
         let ptr: NonNull<dyn Backend> = unsafe {
             std::mem::transmute::<NonNull<dyn Backend + '_>, NonNull<dyn Backend + 'static>>(
-                NonNull::from(backend),
+                NonNull::from(&mut *backend),
             )
         };
         self.store.data_mut().backend = Some(ptr);
@@ -406,8 +409,21 @@ impl Vm {
             .div_ceil(crate::limits::EPOCH_TICK_MS)
             .max(1);
         self.store.set_epoch_deadline(ticks);
+        self.store.data_mut().log_lines = 0;
         let result = func.call(&mut self.store, params);
-        self.store.data_mut().backend = None;
+        let state = self.store.data_mut();
+        state.backend = None;
+        let over = state
+            .log_lines
+            .saturating_sub(crate::limits::MAX_LOG_LINES_PER_CALLBACK);
+        if over > 0 {
+            let plugin = state.plugin.clone();
+            let msg = format!(
+                "{callback}: {over} more log line(s) dropped (at most {} per callback)",
+                crate::limits::MAX_LOG_LINES_PER_CALLBACK
+            );
+            backend.log(crate::types::LogLevel::Warn, &plugin, msg.as_bytes());
+        }
         let time_limit = self.options.time_limit_ms;
         result.map_err(|e| {
             let message = if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {

@@ -3,70 +3,8 @@
 
 mod common;
 
-use common::FakeBackend;
+use common::{FakeBackend, HOST_FUNCTIONS as FUNCTIONS};
 use proxy_wasm_host::Plugin;
-
-/// (module, name, i32 parameters, i64 parameter positions). Functions whose only job is to end the guest
-/// (`proc_exit`), that take no argument, or that take no pointer and accept any number
-/// (`proxy_set_tick_period_milliseconds`: a u32 of milliseconds) are left out.
-const FUNCTIONS: &[(&str, &str, usize, &[usize])] = &[
-    ("env", "proxy_set_effective_context", 1, &[]),
-    ("env", "proxy_log", 3, &[]),
-    ("env", "proxy_get_log_level", 1, &[]),
-    ("env", "proxy_get_current_time_nanoseconds", 1, &[]),
-    ("env", "proxy_get_buffer_bytes", 5, &[]),
-    ("env", "proxy_set_buffer_bytes", 5, &[]),
-    ("env", "proxy_get_buffer_status", 3, &[]),
-    ("env", "proxy_get_configuration", 2, &[]),
-    ("env", "proxy_get_header_map_pairs", 3, &[]),
-    ("env", "proxy_get_header_map_size", 2, &[]),
-    ("env", "proxy_set_header_map_pairs", 3, &[]),
-    ("env", "proxy_get_header_map_value", 5, &[]),
-    ("env", "proxy_add_header_map_value", 5, &[]),
-    ("env", "proxy_replace_header_map_value", 5, &[]),
-    ("env", "proxy_remove_header_map_value", 3, &[]),
-    ("env", "proxy_get_property", 4, &[]),
-    ("env", "proxy_set_property", 4, &[]),
-    ("env", "proxy_send_local_response", 8, &[]),
-    ("env", "proxy_send_http_response", 8, &[]),
-    ("env", "proxy_continue_stream", 1, &[]),
-    ("env", "proxy_close_stream", 1, &[]),
-    ("env", "proxy_get_status", 3, &[]),
-    ("env", "proxy_http_call", 10, &[]),
-    ("env", "proxy_dispatch_http_call", 10, &[]),
-    ("env", "proxy_grpc_call", 12, &[]),
-    ("env", "proxy_grpc_stream", 9, &[]),
-    ("env", "proxy_grpc_send", 4, &[]),
-    ("env", "proxy_grpc_cancel", 1, &[]),
-    ("env", "proxy_grpc_close", 1, &[]),
-    ("env", "proxy_get_shared_data", 5, &[]),
-    ("env", "proxy_set_shared_data", 5, &[]),
-    ("env", "proxy_register_shared_queue", 3, &[]),
-    ("env", "proxy_resolve_shared_queue", 5, &[]),
-    ("env", "proxy_enqueue_shared_queue", 3, &[]),
-    ("env", "proxy_dequeue_shared_queue", 3, &[]),
-    ("env", "proxy_define_metric", 4, &[]),
-    ("env", "proxy_increment_metric", 2, &[1]),
-    ("env", "proxy_record_metric", 2, &[1]),
-    ("env", "proxy_get_metric", 2, &[]),
-    ("env", "proxy_call_foreign_function", 6, &[]),
-    ("wasi_snapshot_preview1", "fd_write", 4, &[]),
-    ("wasi_snapshot_preview1", "fd_read", 4, &[]),
-    ("wasi_snapshot_preview1", "fd_close", 1, &[]),
-    ("wasi_snapshot_preview1", "fd_seek", 4, &[1]),
-    ("wasi_snapshot_preview1", "fd_fdstat_get", 2, &[]),
-    ("wasi_snapshot_preview1", "fd_fdstat_set_flags", 2, &[]),
-    ("wasi_snapshot_preview1", "fd_prestat_get", 2, &[]),
-    ("wasi_snapshot_preview1", "fd_prestat_dir_name", 3, &[]),
-    ("wasi_snapshot_preview1", "path_open", 9, &[5, 6]),
-    ("wasi_snapshot_preview1", "path_filestat_get", 5, &[]),
-    ("wasi_snapshot_preview1", "environ_sizes_get", 2, &[]),
-    ("wasi_snapshot_preview1", "args_sizes_get", 2, &[]),
-    ("wasi_snapshot_preview1", "clock_time_get", 3, &[1]),
-    ("wasi_snapshot_preview1", "clock_res_get", 2, &[]),
-    ("wasi_snapshot_preview1", "random_get", 2, &[]),
-    ("wasi_snapshot_preview1", "poll_oneoff", 4, &[]),
-];
 
 /// A plugin whose configure calls `name` with every argument set to `value` and succeeds only when the host
 /// answered something other than Ok (0).
@@ -103,4 +41,155 @@ fn every_host_function_refuses_hostile_pointers_without_trapping() {
             }
         }
     }
+}
+
+fn load_and_run(wat: &str) -> (Result<(), proxy_wasm_host::Error>, FakeBackend) {
+    let mut backend = FakeBackend::with_request(&[("a", "b")]);
+    let plugin = Plugin::load("hostile", wat.as_bytes(), b"", &mut backend).unwrap();
+    let root = match plugin.configure(b"conf", &mut backend) {
+        Ok(r) => r,
+        Err(e) => return (Err(e), backend),
+    };
+    let r = root
+        .new_http_context(&mut backend)
+        .and_then(|mut http| http.on_request_headers(&mut backend, true).map(|_| ()));
+    (r, backend)
+}
+
+/// A plugin whose `proxy_on_request_headers` asks for the header map and answers 0 when it got a non-Ok
+/// status (the expected refusal), traps otherwise; its allocator is `ALLOC`.
+fn with_allocator(alloc: &str) -> String {
+    format!(
+        r#"(module
+  (import "env" "proxy_get_header_map_pairs" (func $pairs (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) {alloc})
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eqz (call $pairs (i32.const 0) (i32.const 100) (i32.const 104))) (then unreachable))
+    i32.const 0))"#
+    )
+}
+
+#[test]
+fn an_allocator_returning_null_or_a_wild_pointer_gets_a_refusal() {
+    for alloc in ["i32.const 0", "i32.const -16", "i32.const 65530"] {
+        let (r, _) = load_and_run(&with_allocator(alloc));
+        assert!(r.is_ok(), "allocator {alloc}: {r:?}");
+    }
+}
+
+#[test]
+fn a_reentrant_allocator_ends_in_a_trap_not_a_crash() {
+    // The allocator asks for the header map again, which calls the allocator again, and so on.
+    let alloc = "(drop (call $pairs (i32.const 0) (i32.const 100) (i32.const 104))) i32.const 1024";
+    let (r, _) = load_and_run(&with_allocator(alloc));
+    match r {
+        Err(proxy_wasm_host::Error::Trap { message, .. }) => {
+            assert!(message.contains("stack"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_module_without_memory_is_refused_at_load() {
+    let wat = r#"(module
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0)
+  (func (export "proxy_on_context_create") (param i32 i32)))"#;
+    let e = Plugin::load("t", wat.as_bytes(), b"", &mut FakeBackend::default())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("memory"), "{e}");
+}
+
+#[test]
+fn an_endless_loop_in_any_callback_is_interrupted() {
+    proxy_wasm_host::start_epoch_ticker();
+    for callback in [
+        "(func (export \"_initialize\") (loop $l (br $l)))",
+        "(func (export \"proxy_on_context_create\") (param i32 i32) (loop $l (br $l)))",
+        "(func (export \"proxy_on_vm_start\") (param i32 i32) (result i32) (loop $l (br $l)) i32.const 1)",
+        "(func (export \"proxy_on_configure\") (param i32 i32) (result i32) (loop $l (br $l)) i32.const 1)",
+        "(func (export \"proxy_on_request_headers\") (param i32 i32 i32) (result i32) (loop $l (br $l)) i32.const 0)",
+    ] {
+        let create = if callback.contains("proxy_on_context_create") {
+            ""
+        } else {
+            "(func (export \"proxy_on_context_create\") (param i32 i32))"
+        };
+        let wat = format!(
+            r#"(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  {create}
+  {callback})"#
+        );
+        let mut backend = FakeBackend::with_request(&[("a", "b")]);
+        let started = std::time::Instant::now();
+        let r = Plugin::load("loop", wat.as_bytes(), b"", &mut backend).and_then(|p| {
+            let root = p.configure(b"", &mut backend)?;
+            let mut http = root.new_http_context(&mut backend)?;
+            http.on_request_headers(&mut backend, true).map(|_| ())
+        });
+        let e = r.expect_err(callback).to_string();
+        assert!(e.contains("time limit"), "{callback}: {e}");
+        assert!(started.elapsed().as_millis() < 2000, "{callback}");
+    }
+}
+
+#[test]
+fn a_flood_of_log_lines_is_cut_at_the_limit_with_one_warning() {
+    let wat = r#"(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "flood")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (drop (call $log (i32.const 2) (i32.const 16) (i32.const 5)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 5000))))
+    i32.const 0))"#;
+    let (r, backend) = load_and_run(wat);
+    assert!(r.is_ok(), "{r:?}");
+    let floods = backend
+        .logs
+        .iter()
+        .filter(|(_, l)| l.ends_with("flood"))
+        .count();
+    assert_eq!(floods, 200);
+    assert!(
+        backend.logged(
+            "proxy_on_request_headers: 4800 more log line(s) dropped (at most 200 per callback)"
+        ),
+        "{:?}",
+        backend.logs.last()
+    );
+}
+
+#[test]
+fn a_giant_local_response_or_header_map_is_refused() {
+    // Body length past the limit, then a header map whose count claims a billion pairs.
+    let wat = r#"(module
+  (import "env" "proxy_send_local_response" (func $respond (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_set_header_map_pairs" (func $set (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\00\ca\9a\3b")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eqz (call $respond (i32.const 200) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x7fffffff)
+                                (i32.const 0) (i32.const 0) (i32.const -1))) (then unreachable))
+    (if (i32.eqz (call $set (i32.const 0) (i32.const 64) (i32.const 4))) (then unreachable))
+    i32.const 0))"#;
+    let (r, _) = load_and_run(wat);
+    assert!(r.is_ok(), "{r:?}");
 }

@@ -1,5 +1,6 @@
 //! A deterministic fuzz loop over the header-map codec (no nightly toolchain is needed, so it runs in every
 //! `cargo test`): random and mutated encodings must never panic, and every valid map must round-trip.
+//! `make fuzz` runs the mutation loop for minutes (`FUZZ_SECONDS`).
 
 use proxy_wasm_host::map::{decode, encode, Pair};
 
@@ -46,8 +47,15 @@ fn valid_maps_round_trip() {
 
 #[test]
 fn mutated_and_random_input_never_panics() {
+    let seconds: u64 = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     let mut rng = Rng(0xfeed);
-    for _ in 0..50_000 {
+    let mut runs = 0u64;
+    while runs < 50_000 || std::time::Instant::now() < deadline {
+        runs += 1;
         let mut bytes = encode(&random_pairs(&mut rng));
         match rng.below(4) {
             0 => {

@@ -4,7 +4,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wasmtime::Caller;
 
-use super::host_log;
 use super::memory::{read, status, write_u32, write_u64};
 use crate::limits::MAX_LOG_MESSAGE;
 use crate::types::{LogLevel, Status};
@@ -25,7 +24,7 @@ pub(crate) fn proxy_log(
                 format!(" [message truncated from {len} to {MAX_LOG_MESSAGE} bytes]").as_bytes(),
             );
         }
-        host_log(&mut caller, level, &message);
+        super::plugin_log(&mut caller, level, &message);
         Ok(())
     })())
 }

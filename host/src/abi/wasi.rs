@@ -7,7 +7,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::Caller;
 
-use super::host_log;
 use super::memory::{read, write, write_u32, write_u64, HostResult, Stop};
 use crate::limits::MAX_LOG_MESSAGE;
 use crate::types::LogLevel;
@@ -63,7 +62,7 @@ pub(crate) fn fd_write(
             } else {
                 LogLevel::Error
             };
-            host_log(&mut caller, level, &text);
+            super::plugin_log(&mut caller, level, &text);
         }
         write_u32(&mut caller, nwritten_out, total)
     })())
