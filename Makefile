@@ -13,14 +13,14 @@ RUNNER        := target/release/test-nginx
 MODULES_DIR   := /usr/share/nginx/modules
 DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
                  lua-resty-lrucache lua-cjson libclang-dev clang wrk curl \
-                 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
+                 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 valgrind
 AS_DIR        := t/plugins/fault_injection_as
 C_DIR         := t/plugins/fault_injection_c
 WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-debug
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench lint clean fuzz
+.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench lint clean fuzz memcheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -71,7 +71,10 @@ t/plugins/fault_injection_as.wasm: $(AS_DIR)/node_modules/.installed $(wildcard 
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
-test: build plugins test-unit test-reload test-nginx ## everything: cargo tests, reload under traffic, every .t suite
+test: build plugins test-unit test-reload memcheck test-nginx ## everything: cargo tests, reload under traffic, valgrind run, every .t suite
+
+memcheck: build plugins ## nginx with the module under valgrind while requests take every directive path (slow)
+	t/memcheck/run.sh
 
 FUZZ_SECONDS ?= 300
 fuzz: ## fuzz loops of the host core for FUZZ_SECONDS each (default 300): host-call sequences, the map codec
