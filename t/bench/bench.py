@@ -6,8 +6,11 @@ machine drift hits every route alike. Per route: requests/s, p50/p99 latency, wo
 request (from /proc), and the ratios to native Lua and to nginx's own `return 200`. Writes build/bench/results.md
 and build/bench/results.svg, and prints the table.
 
+Then a soak: BENCH_SOAK requests (default 1000000; 0 skips it) through the directive route, with the worker's RSS
+sampled before and after every 10-second wrk run, to show it stays flat.
+
 Settings (environment): BENCH_DURATION (seconds per run, default 5), BENCH_CONNECTIONS (default 50),
-BENCH_ROUNDS (default 3), BENCH_PLUGIN (wasm file under t/plugins, default fault_injection.wasm).
+BENCH_ROUNDS (default 3), BENCH_PLUGIN (wasm file under t/plugins, default fault_injection.wasm), BENCH_SOAK.
 """
 
 import os
@@ -26,6 +29,7 @@ DURATION = int(os.environ.get("BENCH_DURATION", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 PLUGIN = os.environ.get("BENCH_PLUGIN", "fault_injection.wasm")
+SOAK = int(os.environ.get("BENCH_SOAK", "1000000"))
 ROUTES = [
     ("/limit", "nginx return 200 (ceiling)"),
     ("/lua", "native Lua fault injection"),
@@ -70,9 +74,9 @@ def to_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(path):
+def run_wrk(path, duration=None):
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", BASE + path],
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration or DURATION}s", "--latency", BASE + path],
         capture_output=True, text=True, check=True,
     ).stdout
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
@@ -127,6 +131,13 @@ def main():
                 t["p99"].append(p99)
                 print(f"round {rnd + 1}/{ROUNDS} {path:16} {rps:10.0f} req/s", file=sys.stderr)
         rss_after = rss_kib(worker)
+        soak = []
+        done = 0
+        while done < SOAK:
+            reqs, _, _, _ = run_wrk("/wasm-directive", 10)
+            done += reqs
+            soak.append((done, rss_kib(worker)))
+            print(f"soak {done:9d} requests, worker RSS {soak[-1][1] / 1024:.1f} MiB", file=sys.stderr)
     finally:
         with open(PREFIX + "logs/nginx.pid") as f:
             os.kill(int(f.read()), signal.SIGQUIT)
@@ -156,6 +167,10 @@ def main():
             f"| {r['p50']:.2f} | {r['p99']:.2f} | {r['cpu_us']:.1f} |"
         )
     lines += ["", f"Worker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after."]
+    if soak:
+        samples = ", ".join(f"{kib / 1024:.1f}" for _, kib in soak)
+        lines += ["", f"Soak: {soak[-1][0]} requests through `/wasm-directive`; worker RSS (MiB) "
+                      f"{rss_after / 1024:.1f} before, then after each 10 s run: {samples}."]
     table = "\n".join(lines) + "\n"
     with open(os.path.join(ROOT, "build", "bench", "results.md"), "w") as f:
         f.write(table)
