@@ -220,10 +220,10 @@ fn configure_root(
     let result = (|| {
         vm.state().effective_context = id;
         let create = vm.cb.on_context_create.clone();
-        vm.call(backend, "proxy_on_context_create", create, (id as i32, 0))?;
+        vm.call(backend, "proxy_on_context_create", &create, (id as i32, 0))?;
         if let Some(start) = vm.cb.on_vm_start.clone() {
             let size = vm.state().vm_configuration.len() as i32;
-            if vm.call(backend, "proxy_on_vm_start", start, (id as i32, size))? == 0 {
+            if vm.call(backend, "proxy_on_vm_start", &start, (id as i32, size))? == 0 {
                 return Err(Error::Refused {
                     callback: "proxy_on_vm_start",
                 });
@@ -234,7 +234,7 @@ fn configure_root(
             let r = vm.call(
                 backend,
                 "proxy_on_configure",
-                configure,
+                &configure,
                 (id as i32, configuration.len() as i32),
             );
             vm.state().plugin_configuration = None;
@@ -323,7 +323,7 @@ impl RootInner {
                 .set((period, Some(now + Duration::from_millis(period as u64))));
             if let Some(f) = vm.cb.on_tick.clone() {
                 vm.state().effective_context = id;
-                if let Err(e) = vm.call(backend, "proxy_on_tick", f, id as i32) {
+                if let Err(e) = vm.call(backend, "proxy_on_tick", &f, id as i32) {
                     return log(backend, e);
                 }
             }
@@ -360,7 +360,7 @@ impl RootInner {
                 let r = vm.call(
                     backend,
                     "proxy_on_queue_ready",
-                    f.clone(),
+                    &f,
                     (id as i32, w.queue as i32),
                 );
                 if let Err(e) = r {
@@ -394,18 +394,18 @@ fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) {
     vm.state().effective_context = id;
     let mut ok = true;
     if let Some(done) = vm.cb.on_done.clone() {
-        let r = vm.call(backend, "proxy_on_done", done, id as i32);
+        let r = vm.call(backend, "proxy_on_done", &done, id as i32);
         ok = report(backend, vm, r);
     }
     if log && ok {
         if let Some(on_log) = vm.cb.on_log.clone() {
-            let r = vm.call(backend, "proxy_on_log", on_log, id as i32);
+            let r = vm.call(backend, "proxy_on_log", &on_log, id as i32);
             ok = report(backend, vm, r);
         }
     }
     if ok {
         if let Some(delete) = vm.cb.on_delete.clone() {
-            let r = vm.call(backend, "proxy_on_delete", delete, id as i32);
+            let r = vm.call(backend, "proxy_on_delete", &delete, id as i32);
             report(backend, vm, r);
         }
     }
@@ -482,7 +482,7 @@ impl RootContext {
         if let Err(e) = vm.call(
             backend,
             "proxy_on_context_create",
-            create,
+            &create,
             (id as i32, root_id as i32),
         ) {
             vm.forget_context(id);
@@ -566,11 +566,11 @@ impl HttpContext {
             None => Ok(0),
             Some(HeadersFn::V1(f)) => {
                 let f = f.clone();
-                vm.call(backend, name, f, (id, count))
+                vm.call(backend, name, &f, (id, count))
             }
             Some(HeadersFn::V2(f)) => {
                 let f = f.clone();
-                vm.call(backend, name, f, (id, count, end_of_stream as i32))
+                vm.call(backend, name, &f, (id, count, end_of_stream as i32))
             }
         };
         vm.state().stream = None;
@@ -622,7 +622,7 @@ impl HttpContext {
         let r = vm.call(
             backend,
             name,
-            f,
+            &f,
             (self.id as i32, chunk.len() as i32, end_of_stream as i32),
         );
         let state = vm.state();
@@ -694,7 +694,7 @@ impl HttpContext {
         let r = vm.call(
             backend,
             "proxy_on_http_call_response",
-            f,
+            &f,
             (root as i32, token as i32, counts.0, counts.1, counts.2),
         );
         let state = vm.state();

@@ -2,6 +2,7 @@
 //! host functions reach through `Caller::data()`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::rc::Rc;
 
@@ -64,6 +65,30 @@ pub(crate) struct BodyChunk {
     pub modified: bool,
 }
 
+/// Context ids and call tokens are small sequential numbers chosen by the host, not by guests: a multiplicative
+/// hash spreads them without the cost of the default SipHash.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+}
+
+/// A map keyed by context id or token.
+pub(crate) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+
 /// What a context is, so `proxy_set_effective_context` can refuse unknown ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ContextKind {
@@ -83,14 +108,14 @@ pub struct HostState {
     pub(crate) plugin_configuration: Option<Rc<[u8]>>,
     pub(crate) body: BodyChunk,
     pub(crate) local_response: Option<LocalResponse>,
-    pub(crate) contexts: HashMap<u32, ContextKind>,
+    pub(crate) contexts: IdMap<ContextKind>,
     pub(crate) effective_context: u32,
     /// The HTTP context whose callback is running (HTTP calls dispatched now belong to it).
     pub(crate) stream: Option<u32>,
     /// HTTP calls dispatched during the current callback.
     pub(crate) dispatched: Vec<HttpCall>,
     /// Outstanding HTTP calls: token -> HTTP context id.
-    pub(crate) pending_calls: HashMap<u32, u32>,
+    pub(crate) pending_calls: IdMap<u32>,
     pub(crate) next_token: u32,
     /// The response being delivered (only during `proxy_on_http_call_response`).
     pub(crate) call_response: Option<CallResponse>,
@@ -99,7 +124,7 @@ pub struct HostState {
     /// Host functions that returned `Unimplemented` once already (logged once per name).
     pub(crate) warned_unimplemented: Vec<&'static str>,
     /// Tick periods in milliseconds by root context id (`proxy_set_tick_period_milliseconds`).
-    pub(crate) tick_periods: HashMap<u32, u32>,
+    pub(crate) tick_periods: IdMap<u32>,
     /// Log lines the plugin wrote during the current callback (beyond the limit they are counted, not written).
     pub(crate) log_lines: u32,
     /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
@@ -136,30 +161,33 @@ impl HostState {
     }
 }
 
+/// A guest function, resolved once; shared by reference (cloning a `TypedFunc` clones its type).
+pub(crate) type Guest<P, R> = Rc<TypedFunc<P, R>>;
+
 /// The signature of header callbacks differs between ABI 0.1.0 and 0.2.x.
 pub(crate) enum HeadersFn {
-    V1(TypedFunc<(i32, i32), i32>),
-    V2(TypedFunc<(i32, i32, i32), i32>),
+    V1(Guest<(i32, i32), i32>),
+    V2(Guest<(i32, i32, i32), i32>),
 }
 
 /// `proxy_on_http_call_response(context_id, token, num_headers, body_size, num_trailers)`.
-pub(crate) type CallResponseFn = TypedFunc<(i32, i32, i32, i32, i32), ()>;
+pub(crate) type CallResponseFn = Guest<(i32, i32, i32, i32, i32), ()>;
 
 /// Guest callbacks resolved once per instance (never looked up by name per call).
 pub(crate) struct Callbacks {
-    pub on_context_create: TypedFunc<(i32, i32), ()>,
-    pub on_vm_start: Option<TypedFunc<(i32, i32), i32>>,
-    pub on_configure: Option<TypedFunc<(i32, i32), i32>>,
+    pub on_context_create: Guest<(i32, i32), ()>,
+    pub on_vm_start: Option<Guest<(i32, i32), i32>>,
+    pub on_configure: Option<Guest<(i32, i32), i32>>,
     pub on_request_headers: Option<HeadersFn>,
-    pub on_request_body: Option<TypedFunc<(i32, i32, i32), i32>>,
+    pub on_request_body: Option<Guest<(i32, i32, i32), i32>>,
     pub on_response_headers: Option<HeadersFn>,
-    pub on_response_body: Option<TypedFunc<(i32, i32, i32), i32>>,
+    pub on_response_body: Option<Guest<(i32, i32, i32), i32>>,
     pub on_http_call_response: Option<CallResponseFn>,
-    pub on_done: Option<TypedFunc<i32, i32>>,
-    pub on_log: Option<TypedFunc<i32, ()>>,
-    pub on_delete: Option<TypedFunc<i32, ()>>,
-    pub on_tick: Option<TypedFunc<i32, ()>>,
-    pub on_queue_ready: Option<TypedFunc<(i32, i32), ()>>,
+    pub on_done: Option<Guest<i32, i32>>,
+    pub on_log: Option<Guest<i32, ()>>,
+    pub on_delete: Option<Guest<i32, ()>>,
+    pub on_tick: Option<Guest<i32, ()>>,
+    pub on_queue_ready: Option<Guest<(i32, i32), ()>>,
 }
 
 /// Limits of one plugin's instances.
@@ -195,12 +223,12 @@ fn typed<P: WasmParams, R: WasmResults>(
     instance: &Instance,
     store: &mut Store<HostState>,
     name: &str,
-) -> Result<Option<TypedFunc<P, R>>, Error> {
+) -> Result<Option<Guest<P, R>>, Error> {
     match instance.get_func(&mut *store, name) {
         None => Ok(None),
         Some(f) => f
             .typed::<P, R>(&*store)
-            .map(Some)
+            .map(|f| Some(Rc::new(f)))
             .map_err(|e| Error::Load(format!("export \"{name}\" has the wrong signature: {e}"))),
     }
 }
@@ -258,16 +286,16 @@ impl Vm {
             plugin_configuration: None,
             body: BodyChunk::default(),
             local_response: None,
-            contexts: HashMap::new(),
+            contexts: IdMap::default(),
             effective_context: 0,
             stream: None,
             dispatched: Vec::new(),
-            pending_calls: HashMap::new(),
+            pending_calls: IdMap::default(),
             next_token: 0,
             call_response: None,
             resumed: false,
             warned_unimplemented: Vec::new(),
-            tick_periods: HashMap::new(),
+            tick_periods: IdMap::default(),
             log_lines: 0,
             queue_watches: Vec::new(),
             limits: StoreLimitsBuilder::new()
@@ -286,10 +314,12 @@ impl Vm {
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| Error::Load("the module exports no \"memory\"".into()))?;
-        let allocate = match typed::<i32, i32>(&instance, &mut store, "proxy_on_memory_allocate")? {
-            Some(f) => Some(f),
-            None => typed::<i32, i32>(&instance, &mut store, "malloc")?,
-        };
+        let allocate =
+            match typed::<i32, i32>(&instance, &mut store, "proxy_on_memory_allocate")? {
+                Some(f) => Some(f),
+                None => typed::<i32, i32>(&instance, &mut store, "malloc")?,
+            }
+            .map(|f| (*f).clone());
         if allocate.is_none() {
             return Err(Error::Load(
                 "the module exports neither proxy_on_memory_allocate nor malloc".into(),
@@ -329,9 +359,9 @@ impl Vm {
             options,
         };
         if let Some(init) = typed::<(), ()>(&instance, &mut vm.store, "_initialize")? {
-            vm.call(backend, "_initialize", init, ())?;
+            vm.call(backend, "_initialize", &init, ())?;
         } else if let Some(start) = typed::<(), ()>(&instance, &mut vm.store, "_start")? {
-            vm.call(backend, "_start", start, ())?;
+            vm.call(backend, "_start", &start, ())?;
         }
         Ok(vm)
     }
@@ -390,7 +420,7 @@ impl Vm {
         &mut self,
         backend: &mut dyn Backend,
         callback: &'static str,
-        func: TypedFunc<P, R>,
+        func: &TypedFunc<P, R>,
         params: P,
     ) -> Result<R, Error> {
         if let Some(reason) = &self.failed {

@@ -292,14 +292,15 @@ end
 send_local_response = function()
     local res = result[0]
     local status = res.status
-    local body = ffi_string(res.body, res.body_len)
-    local headers = decode_map(res.headers, res.headers_len)
     ngx.status = status
-    for k, v in pairs(headers) do
-        ngx_header[k] = v
+    -- An empty map is 4 bytes (its count): most local responses have no headers.
+    if res.headers_len > 4 then
+        for k, v in pairs(decode_map(res.headers, res.headers_len)) do
+            ngx_header[k] = v
+        end
     end
-    if body ~= "" then
-        ngx_print(body)
+    if res.body_len > 0 then
+        ngx_print(ffi_string(res.body, res.body_len))
         return ngx_exit(HTTP_OK)
     end
     if status >= 300 then
