@@ -8,7 +8,7 @@ use std::ptr;
 use ngx::ffi::{
     ngx_http_core_run_phases, ngx_http_finalize_request, ngx_http_read_client_request_body,
     ngx_http_request_t, ngx_http_run_posted_requests, ngx_int_t, NGX_DECLINED, NGX_DONE,
-    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE,
+    NGX_HTTP_CLOSE, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE,
 };
 use proxy_wasm_host::{CallResponse, LogLevel, Outcome};
 
@@ -89,6 +89,7 @@ fn headers(r: *mut ngx_http_request_t, lc: &LocConf, next: usize) -> ngx_int_t {
         ChainEnd::Next => {}
         ChainEnd::Respond(resp) => return send_local_response(r, resp),
         ChainEnd::Fail => return ERROR,
+        ChainEnd::Close => return NGX_HTTP_CLOSE as ngx_int_t,
         ChainEnd::Wait { next } => return wait(r, AccessState::Headers { next }),
     }
     let wants_body = lc
@@ -179,6 +180,7 @@ fn body_chain(
         ChainEnd::Next => NGX_DECLINED as ngx_int_t,
         ChainEnd::Respond(resp) => send_local_response(r, resp),
         ChainEnd::Fail => ERROR,
+        ChainEnd::Close => NGX_HTTP_CLOSE as ngx_int_t,
         ChainEnd::Wait { next } => wait(
             r,
             AccessState::Body {
@@ -293,6 +295,10 @@ fn deliver(r: *mut ngx_http_request_t, me: *mut PendingCall) -> bool {
         .context(&filter.root, &mut backend)
         .and_then(|http| http.on_http_call_response(&mut backend, token, response));
     match outcome {
+        Ok(outcome) if outcome.close => {
+            cancel_calls(rctx, lc, &mut backend);
+            set_continuation(rctx, AccessState::Done(NGX_HTTP_CLOSE as ngx_int_t));
+        }
         Ok(outcome) => {
             if let Some(resp) = outcome.local_response {
                 cancel_calls(rctx, lc, &mut backend);

@@ -42,6 +42,8 @@ const NGX_PROXY_WASM_ERROR: c_int = -1;
 const NGX_PROXY_WASM_CONTINUE: c_int = 0;
 const NGX_PROXY_WASM_LOCAL_RESPONSE: c_int = 1;
 const NGX_PROXY_WASM_BODY: c_int = 2;
+/// The plugin closed the stream (`proxy_close_stream`): Lua drops the connection (request phases) or fails.
+const NGX_PROXY_WASM_CLOSE: c_int = 3;
 
 /// Phases of `ngx_proxy_wasm_on_http`.
 const PHASE_REQUEST_HEADERS: c_int = 0;
@@ -106,23 +108,32 @@ unsafe fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     }
 }
 
-/// Compile and instantiate a plugin. Returns null (and logs why) on failure.
+/// Compile and instantiate a plugin with its VM configuration (for `proxy_on_vm_start`; may be empty). Returns
+/// null (and logs why) on failure.
 ///
 /// # Safety
-/// `name`/`code` must point to `name_len`/`code_len` readable bytes.
+/// `name`/`code`/`vm_config` must point to `name_len`/`code_len`/`vm_config_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_proxy_wasm_load(
     name: *const u8,
     name_len: usize,
     code: *const u8,
     code_len: usize,
+    vm_config: *const u8,
+    vm_config_len: usize,
 ) -> *mut c_void {
     guarded("ngx_proxy_wasm_load", std::ptr::null_mut(), || {
         // SAFETY: guaranteed by the caller.
-        let (name, code) = unsafe { (slice(name, name_len), slice(code, code_len)) };
+        let (name, code, vm_config) = unsafe {
+            (
+                slice(name, name_len),
+                slice(code, code_len),
+                slice(vm_config, vm_config_len),
+            )
+        };
         let name = String::from_utf8_lossy(name);
         let mut backend = cycle_backend();
-        match Plugin::load(&name, code, b"", &mut *backend) {
+        match Plugin::load(&name, code, vm_config, &mut *backend) {
             Ok(p) => Box::into_raw(Box::new(p)) as *mut c_void,
             Err(e) => {
                 backend.log(
@@ -387,6 +398,15 @@ fn report(
     outcome: Outcome,
     out: &mut ngx_proxy_wasm_result_t,
 ) -> c_int {
+    if outcome.close && outcome.local_response.is_none() {
+        log::plugin_line(
+            backend.log_ptr(),
+            LogLevel::Info,
+            plugin,
+            b"the plugin closed the stream",
+        );
+        return NGX_PROXY_WASM_CLOSE;
+    }
     SCRATCH.with(|s| {
         let mut s = s.borrow_mut();
         if let Some(resp) = outcome.local_response {
@@ -424,7 +444,8 @@ fn report(
             encode_calls(&outcome.calls, &mut s.calls);
             out.calls = s.calls.as_ptr();
             out.calls_len = s.calls.len();
-        } else if outcome.action == Some(Action::Pause) {
+        } else if outcome.action == Some(Action::Pause) && phase != PHASE_RESPONSE_BODY {
+            // (A paused response body is held by the host core until the plugin continues.)
             log::plugin_line(
                 backend.log_ptr(),
                 LogLevel::Warn,

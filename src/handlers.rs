@@ -70,6 +70,8 @@ pub(crate) enum ChainEnd {
     Fail,
     /// A plugin dispatched HTTP calls: they run; the chain goes on at `next` once they are all answered.
     Wait { next: usize },
+    /// A plugin closed the stream (`proxy_close_stream`): the connection is dropped.
+    Close,
 }
 
 /// What happens to HTTP calls a callback dispatched.
@@ -133,7 +135,7 @@ pub(crate) fn run_chain(
         let result = rctx.context(&filter.root, &mut backend).and_then(|http| {
             let outcome =
                 call(http, &mut backend, filter).unwrap_or_else(|| Ok(Outcome::default()))?;
-            if calls == Calls::Drop || outcome.local_response.is_some() {
+            if calls == Calls::Drop || outcome.local_response.is_some() || outcome.close {
                 drop_http_calls(http, &backend, &outcome);
             }
             Ok(outcome)
@@ -142,6 +144,15 @@ pub(crate) fn run_chain(
             Ok(outcome) => {
                 if let Some(resp) = outcome.local_response {
                     return ChainEnd::Respond(resp);
+                }
+                if outcome.close {
+                    log::plugin_line(
+                        backend.log_ptr(),
+                        LogLevel::Info,
+                        filter.root.plugin_name(),
+                        format!("{what}: the plugin closed the stream").as_bytes(),
+                    );
+                    return ChainEnd::Close;
                 }
                 if calls == Calls::Perform && !outcome.calls.is_empty() {
                     for c in &outcome.calls {
@@ -303,7 +314,7 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
                 );
                 false
             }
-            ChainEnd::Fail => true,
+            ChainEnd::Fail | ChainEnd::Close => true,
         }
     })
     .unwrap_or(true);
@@ -374,7 +385,7 @@ pub(crate) unsafe extern "C" fn body_filter(
             },
         );
         match result {
-            ChainEnd::Fail => Err(()),
+            ChainEnd::Fail | ChainEnd::Close => Err(()),
             _ if !changed => Ok(None),
             _ => {
                 // SAFETY: `input` and `r` are live; consumed buffers are marked empty.
@@ -385,6 +396,10 @@ pub(crate) unsafe extern "C" fn body_filter(
                         (*b).pos = (*b).last;
                         (*b).file_pos = (*b).file_last;
                         cl = (*cl).next;
+                    }
+                    if chunk.is_empty() && !eos {
+                        // A plugin holds the body (Pause): nothing goes out now.
+                        return Ok(Some(ptr::null_mut()));
                     }
                     let out = chain_of(r, &chunk, eos);
                     if out.is_null() {
@@ -398,6 +413,7 @@ pub(crate) unsafe extern "C" fn body_filter(
     .unwrap_or(Err(()));
     match result {
         Ok(None) => next(input),
+        Ok(Some(out)) if out.is_null() => NGX_OK as ngx_int_t,
         Ok(Some(out)) => next(out),
         Err(()) => NGX_ERROR as ngx_int_t,
     }

@@ -127,3 +127,48 @@ fault injection: bad percentage 0: must be within 1..=100
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 6: the VM configuration given to load reaches proxy_on_vm_start; a bad one is refused by the plugin
+--- http_config
+    lua_package_path "lua/?.lua;;";
+--- config
+    location /t {
+        content_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            local path = ngx.config.prefix() .. "html/vm_start.wat"
+            local plugin = assert(wasm.load("vm_start", path, "vm-conf"))
+            ngx.say(type(wasm.on_configure(plugin, "conf")))
+            local refusing = assert(wasm.load("vm_start", path))
+            ngx.say(wasm.on_configure(refusing, "conf"))
+            ngx.say(wasm.load("vm_start", path, 42))
+        }
+    }
+--- user_files
+>>> vm_start.wat
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_buffer_bytes" (func $buffer (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  ;; log the VM configuration; refuse to start without one
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+    (if (i32.eqz (local.get 1)) (then (return (i32.const 0))))
+    (drop (call $buffer (i32.const 6) (i32.const 0) (local.get 1) (i32.const 100) (i32.const 104)))
+    (drop (call $log (i32.const 2) (i32.load (i32.const 100)) (i32.load (i32.const 104))))
+    i32.const 1))
+--- request
+GET /t
+--- response_body
+cdata
+nilfailed to run proxy_on_configure
+nilbad vm_config
+--- error_log eval
+[qr/\[info\] .*wasm plugin "vm_start": vm-conf/,
+qr/wasm plugin "vm_start": proxy_on_vm_start returned failure/]
+--- no_error_log
+[alert]
+[crit]

@@ -6,6 +6,8 @@ pub const MAX_MAP_PAIRS: usize = 1024;
 pub const MAX_MAP_BYTES: usize = 1024 * 1024;
 /// Most bytes of a local response body.
 pub const MAX_LOCAL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+/// Most bytes of response body held while a plugin pauses it (`proxy_on_response_body` returning Pause).
+pub const MAX_PAUSED_BODY: usize = 16 * 1024 * 1024;
 /// Most bytes a single `proxy_log` message may carry before it is truncated.
 pub const MAX_LOG_MESSAGE: usize = 8 * 1024;
 /// Most log lines a plugin may write during one callback; the rest are counted in one warning.

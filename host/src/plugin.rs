@@ -494,6 +494,7 @@ impl RootContext {
             vm: vm_rc,
             id,
             ended: false,
+            paused_body: None,
         })
     }
 }
@@ -512,6 +513,8 @@ pub struct Outcome {
     pub calls: Vec<HttpCall>,
     /// The plugin called `proxy_continue_stream(HttpRequest)` / `proxy_continue_request` during the callback.
     pub resumed: bool,
+    /// The plugin called `proxy_close_stream`: the proxy closes the connection without a (further) response.
+    pub close: bool,
 }
 
 /// The Proxy-Wasm context of one request for one root context.
@@ -521,6 +524,8 @@ pub struct HttpContext {
     vm: SharedVm,
     id: u32,
     ended: bool,
+    /// The response body held while the plugin pauses it (`on_response_body`).
+    paused_body: Option<Vec<u8>>,
 }
 
 impl HttpContext {
@@ -562,6 +567,7 @@ impl HttpContext {
         state.stream = Some(self.id);
         state.dispatched.clear();
         state.resumed = false;
+        state.close = false;
         let action = match f {
             None => Ok(0),
             Some(HeadersFn::V1(f)) => {
@@ -647,13 +653,49 @@ impl HttpContext {
     }
 
     /// `proxy_on_response_body` with one chunk of the response body.
+    ///
+    /// A plugin that returns `Pause` before the end of the body has the body buffered (as Envoy does): the
+    /// outcome's body is empty (nothing goes out yet) and the next call sees everything buffered so far plus
+    /// the new chunk; the buffer goes out when a call returns `Continue` or at the end of the body. At most
+    /// `limits::MAX_PAUSED_BODY` bytes are held; past that the call fails.
     pub fn on_response_body(
         &mut self,
         backend: &mut dyn Backend,
         chunk: &[u8],
         end_of_stream: bool,
     ) -> Result<Outcome, Error> {
-        self.body(backend, BufferType::HttpResponseBody, chunk, end_of_stream)
+        if chunk.is_empty() && !end_of_stream {
+            // A flush carries no data: nothing for the plugin to see (as in Envoy).
+            return Ok(Outcome::default());
+        }
+        let held = self.paused_body.take();
+        let data: std::borrow::Cow<[u8]> = match held {
+            Some(mut buffered) => {
+                buffered.extend_from_slice(chunk);
+                std::borrow::Cow::Owned(buffered)
+            }
+            None => std::borrow::Cow::Borrowed(chunk),
+        };
+        let was_paused = matches!(data, std::borrow::Cow::Owned(_));
+        let mut outcome = self.body(backend, BufferType::HttpResponseBody, &data, end_of_stream)?;
+        let pause = outcome.action == Some(Action::Pause)
+            && !end_of_stream
+            && outcome.local_response.is_none()
+            && !outcome.close;
+        if pause {
+            let keep = outcome.body.take().unwrap_or_else(|| data.into_owned());
+            if keep.len() > crate::limits::MAX_PAUSED_BODY {
+                return Err(Error::BadArgument(format!(
+                    "proxy_on_response_body paused past {} buffered bytes",
+                    crate::limits::MAX_PAUSED_BODY
+                )));
+            }
+            self.paused_body = Some(keep);
+            outcome.body = Some(Vec::new());
+        } else if was_paused && outcome.body.is_none() {
+            outcome.body = Some(data.into_owned());
+        }
+        Ok(outcome)
     }
 
     /// Deliver the response of HTTP call `token` (dispatched by this context): runs
@@ -743,6 +785,7 @@ fn begin(vm: &mut Vm, id: u32) {
     state.stream = Some(id);
     state.dispatched.clear();
     state.resumed = false;
+    state.close = false;
 }
 
 fn finish(
@@ -755,6 +798,7 @@ fn finish(
     let local_response = state.local_response.take();
     let calls = std::mem::take(&mut state.dispatched);
     let resumed = std::mem::take(&mut state.resumed);
+    let close = std::mem::take(&mut state.close);
     let action = match action {
         0 => Action::Continue,
         1 => Action::Pause,
@@ -770,5 +814,6 @@ fn finish(
         body,
         calls,
         resumed,
+        close,
     })
 }

@@ -121,6 +121,8 @@ pub struct HostState {
     pub(crate) call_response: Option<CallResponse>,
     /// Set when the plugin called `proxy_continue_stream`/`proxy_continue_request` during the callback.
     pub(crate) resumed: bool,
+    /// Set when the plugin called `proxy_close_stream` during the callback.
+    pub(crate) close: bool,
     /// Host functions that returned `Unimplemented` once already (logged once per name).
     pub(crate) warned_unimplemented: Vec<&'static str>,
     /// Tick periods in milliseconds by root context id (`proxy_set_tick_period_milliseconds`).
@@ -294,6 +296,7 @@ impl Vm {
             next_token: 0,
             call_response: None,
             resumed: false,
+            close: false,
             warned_unimplemented: Vec::new(),
             tick_periods: IdMap::default(),
             log_lines: 0,

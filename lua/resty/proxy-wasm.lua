@@ -65,7 +65,8 @@ typedef struct {
     size_t                calls_len;
 } ngx_proxy_wasm_result_t;
 
-void *ngx_proxy_wasm_load(const char *name, size_t name_len, const char *code, size_t code_len);
+void *ngx_proxy_wasm_load(const char *name, size_t name_len, const char *code, size_t code_len,
+                          const char *vm_config, size_t vm_config_len);
 void ngx_proxy_wasm_unload(void *plugin);
 void *ngx_proxy_wasm_on_configure(void *plugin, const char *conf, size_t conf_len);
 void ngx_proxy_wasm_delete_plugin_ctx(void *ctx);
@@ -90,6 +91,8 @@ int ngx_proxy_wasm_register_foreign_function(const char *name, size_t name_len, 
 local ERROR = -1
 local LOCAL_RESPONSE = 1
 local BODY = 2
+local CLOSE = 3
+local HTTP_CLOSE = 444
 
 local NO_REQUEST_PHASES = { init = true, init_worker = true, timer = true }
 
@@ -104,13 +107,18 @@ local u32p = ffi.typeof("const uint32_t *")
 
 local _M = { version = "0.1.0" }
 
-function _M.load(name, path)
+-- Load a plugin; `vm_config` (optional) is the VM configuration its proxy_on_vm_start reads.
+function _M.load(name, path, vm_config)
     if type(name) ~= "string" or name == "" then
         return nil, "bad name"
     end
     if type(path) ~= "string" then
         return nil, "bad path"
     end
+    if vm_config ~= nil and type(vm_config) ~= "string" then
+        return nil, "bad vm_config"
+    end
+    vm_config = vm_config or ""
     local f, err = io_open(path, "rb")
     if not f then
         return nil, err
@@ -121,7 +129,7 @@ function _M.load(name, path)
     if not code then
         return nil, err
     end
-    local plugin = C.ngx_proxy_wasm_load(name, #name, code, #code)
+    local plugin = C.ngx_proxy_wasm_load(name, #name, code, #code, vm_config, #vm_config)
     if plugin == nil then
         return nil, "failed to load wasm plugin"
     end
@@ -276,6 +284,9 @@ local function run_calls(r, ctx, calls)
         if rc == LOCAL_RESPONSE then
             return send_local_response()
         end
+        if rc == CLOSE then
+            return ngx_exit(HTTP_CLOSE)
+        end
         local more = take_calls()
         if more then
             ok, err = start(more)
@@ -346,6 +357,9 @@ function _M.on_http_request_headers(ctx)
     if rc == LOCAL_RESPONSE then
         return send_local_response()
     end
+    if rc == CLOSE then
+        return ngx_exit(HTTP_CLOSE)
+    end
     return after_request_callback(ctx)
 end
 
@@ -359,6 +373,9 @@ function _M.on_http_request_body(ctx, body, eof)
     end
     if rc == LOCAL_RESPONSE then
         return send_local_response()
+    end
+    if rc == CLOSE then
+        return ngx_exit(HTTP_CLOSE)
     end
     local calls = take_calls()
     if rc == BODY then
@@ -380,6 +397,9 @@ function _M.on_http_response_headers(ctx)
     local rc, err = call(ctx, PHASE_RESPONSE_HEADERS, nil, false, "failed to run proxy_on_http_response_headers")
     if not rc then
         return nil, err
+    end
+    if rc == CLOSE then
+        return nil, "stream closed by the plugin"
     end
     if rc == LOCAL_RESPONSE then
         -- The C side replaced the status and headers; the body goes out through on_http_response_body (with an
@@ -409,6 +429,9 @@ function _M.on_http_response_body(ctx)
                          "failed to run proxy_on_http_response_body")
     if not rc then
         return nil, err
+    end
+    if rc == CLOSE then
+        return nil, "stream closed by the plugin"
     end
     if rc == BODY then
         local res = result[0]

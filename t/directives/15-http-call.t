@@ -17,7 +17,7 @@ __DATA__
 --- config
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "POST"], [":path", "/up?x=1"], [":authority", "up.test"], ["x-req", "r1"]], "body": "ping"}, {"op": "return", "action": "pause"}],
-                               "on_http_call_response": [{"op": "get", "map": "http_call_response_headers", "key": ":status"}, {"op": "get_body"}, {"op": "relay", "headers": ["x-up"]}]}';
+                               "on_http_call_response": [{"op": "get", "map": "http_call_response_headers", "key": ":status"}, {"op": "get_body"}, {"op": "status"}, {"op": "relay", "headers": ["x-up"]}]}';
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
     }
     location = /up {
@@ -39,6 +39,7 @@ up
 hostcalls: on_http_call_response token=1 num_headers=7 body_size=3 num_trailers=0 call=1
 hostcalls: on_http_call_response: get http_call_response_headers ":status" -> Ok "201"
 hostcalls: on_http_call_response: get_body http_call_response_body -> Ok "up\n"
+hostcalls: on_http_call_response: status -> Ok 0 ""
 hostcalls: on_http_call_response: relay 201 -> Ok
 --- no_error_log
 [error]
@@ -167,7 +168,7 @@ qr/\[warn\] .*wasm plugin "hostcalls": HTTP call 1 to 127\.0\.0\.1:\d+ failed: t
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]},
                                                       {"op": "dispatch", "upstream": "upstream.invalid:80", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}],
-                               "on_http_call_response": [{"op": "local_response", "status": 503,  "body": "no backend\\n", "if_call": 2}]}';
+                               "on_http_call_response": [{"op": "status"}, {"op": "local_response", "status": 503,  "body": "no backend\\n", "if_call": 2}]}';
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
     }
     location = /ok {
@@ -184,7 +185,8 @@ qr/\Ahostcalls: on_http_call_response token=[12] num_headers=0 body_size=0 num_t
 hostcalls: on_http_call_response token=[12] num_headers=0 body_size=0 num_trailers=0 call=2
 \z/
 --- error_log eval
-[qr/\[warn\] .*HTTP call \d to 127\.0\.0\.1:1 failed: .*Connection refused/,
+[qr/hostcalls: on_http_call_response: status -> Ok 11 "the call failed: no response"/,
+qr/\[warn\] .*HTTP call \d to 127\.0\.0\.1:1 failed: .*Connection refused/,
 qr/\[warn\] .*HTTP call \d to upstream\.invalid:80 failed: "upstream\.invalid" is not an IP address/]
 --- no_error_log
 [error]

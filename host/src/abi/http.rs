@@ -5,7 +5,7 @@
 use wasmtime::Caller;
 
 use super::host_log;
-use super::memory::{read, read_limited, status, write_u32, HostResult, Stop};
+use super::memory::{copy_out, read, read_limited, status, write_u32, HostResult, Stop};
 use crate::limits::{
     DEFAULT_HTTP_CALL_TIMEOUT_MS, MAX_HTTP_CALLS_PER_CONTEXT, MAX_HTTP_CALL_BODY,
     MAX_HTTP_CALL_TIMEOUT_MS, MAX_LOCAL_RESPONSE_BODY, MAX_MAP_BYTES,
@@ -87,6 +87,48 @@ pub(crate) fn proxy_continue_stream(
         caller.data_mut().resumed = true;
     }
     Ok(Status::Ok as i32)
+}
+
+/// `proxy_close_stream(kind)`: the stream of the HTTP context whose callback runs is closed once the callback
+/// returns (the proxy drops the connection: no response, or no more of it). Outside a stream callback:
+/// `NotFound`.
+pub(crate) fn proxy_close_stream(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+) -> wasmtime::Result<i32> {
+    if !(0..=3).contains(&kind) {
+        return Ok(Status::BadArgument as i32);
+    }
+    let state = caller.data_mut();
+    if state.stream.is_none() {
+        return Ok(Status::NotFound as i32);
+    }
+    state.close = true;
+    Ok(Status::Ok as i32)
+}
+
+/// `proxy_get_status(code, message, message_size)`: during `proxy_on_http_call_response`, the call's status as
+/// Envoy reports it: 0 and no message for a call that got a response, 11 ("broken connection") and a reason for
+/// one that failed (timeout, refused, bad response). Elsewhere there is no status: `NotFound`.
+pub(crate) fn proxy_get_status(
+    mut caller: Caller<'_, HostState>,
+    code_out: i32,
+    message_out: i32,
+    message_size_out: i32,
+) -> wasmtime::Result<i32> {
+    status((|| -> HostResult {
+        let failed = match &caller.data().call_response {
+            Some(r) => r.headers.is_empty(),
+            None => return Err(Stop::Status(Status::NotFound)),
+        };
+        let (code, message): (u32, &[u8]) = if failed {
+            (11, b"the call failed: no response")
+        } else {
+            (0, b"")
+        };
+        write_u32(&mut caller, code_out, code)?;
+        copy_out(&mut caller, message, message_out, message_size_out)
+    })())
 }
 
 /// `proxy_continue_request` (0.1.0); `proxy_continue_response` is accepted and has nothing to resume.

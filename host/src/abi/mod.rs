@@ -185,8 +185,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "proxy_clear_route_cache",
         http::proxy_clear_route_cache,
     )?;
-    refused!(l, "proxy_close_stream", kind);
-    refused!(l, "proxy_get_status", code, ptr, size);
+    l.func_wrap("env", "proxy_close_stream", http::proxy_close_stream)?;
+    l.func_wrap("env", "proxy_get_status", http::proxy_get_status)?;
     // HTTP calls (0.1.0 proxy_http_call; vNEXT alias proxy_dispatch_http_call)
     l.func_wrap("env", "proxy_http_call", http::proxy_http_call)?;
     l.func_wrap("env", "proxy_dispatch_http_call", http::proxy_http_call)?;

@@ -40,6 +40,8 @@
 //! - `relay` {`headers`?: [names]}: in `on_http_call_response`, a local response made of the call's response:
 //!   its `:status` (502 when the call failed), its body, and the named headers copied
 //! - `continue`: `proxy_continue_stream(HttpRequest)`; logs the status
+//! - `status`: `proxy_get_status`; logs `status -> Ok <code> "<message>"` or the status
+//! - `close` {`stream`?: 0 request (default), 1 response}: `proxy_close_stream`; logs the status
 //! - `foreign` {`name`, `args`?}: `proxy_call_foreign_function`; logs `foreign "<name>" -> Ok "<result>"` or
 //!   the status
 //!
@@ -109,6 +111,12 @@ mod raw {
             data_size: usize,
         ) -> u32;
         pub fn proxy_continue_stream(stream: u32) -> u32;
+        pub fn proxy_close_stream(stream: u32) -> u32;
+        pub fn proxy_get_status(
+            code: *mut u32,
+            message: *mut *mut u8,
+            message_size: *mut usize,
+        ) -> u32;
         pub fn proxy_call_foreign_function(
             name: *const u8,
             name_size: usize,
@@ -272,6 +280,11 @@ enum Op {
         #[serde(default)]
         args: String,
     },
+    Close {
+        #[serde(default)]
+        stream: u32,
+    },
+    Status,
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -473,6 +486,24 @@ fn run(steps: &[Step], call: &Call) -> u32 {
 
 fn run_op(op: &Op, call: &Call) -> Option<u32> {
     match op {
+        Op::Status => {
+            let mut code: u32 = 0;
+            let mut data: *mut u8 = null_mut();
+            let mut size: usize = 0;
+            // SAFETY: the pointers are to locals; the host allocates the message.
+            let s = unsafe { raw::proxy_get_status(&mut code, &mut data, &mut size) };
+            let message = owned(data, size);
+            if s == 0 {
+                call.say(&format!("status -> Ok {code} {:?}", text(&message)));
+            } else {
+                call.say(&format!("status -> {}", status_name(s)));
+            }
+        }
+        Op::Close { stream } => {
+            // SAFETY: a plain call without pointers.
+            let s = unsafe { raw::proxy_close_stream(*stream) };
+            call.say(&format!("close {stream} -> {}", status_name(s)));
+        }
         Op::Foreign { name, args } => {
             let mut data: *mut u8 = null_mut();
             let mut size: usize = 0;
