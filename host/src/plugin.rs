@@ -53,6 +53,8 @@ struct Shared {
     /// Bumped each time a fresh instance replaces a trapped one.
     generation: Cell<u64>,
     crashes: RefCell<VecDeque<Instant>>,
+    /// Instances replaced after a trap since the plugin was loaded.
+    traps: Cell<u64>,
     held_until: Cell<Option<Instant>>,
 }
 
@@ -115,11 +117,13 @@ impl Shared {
         let vm = Rc::new(RefCell::new(self.instantiate(backend)?));
         *self.current.borrow_mut() = vm.clone();
         self.generation.set(self.generation.get() + 1);
-        backend.log(
-            LogLevel::Warn,
-            &self.name,
-            b"a fresh instance replaces the one that trapped",
+        self.traps.set(self.traps.get() + 1);
+        let msg = format!(
+            "a fresh instance replaces the one that trapped ({} trap(s) in the last {CRASH_LOOP_WINDOW_MS} ms, {} since the plugin was loaded)",
+            self.crashes.borrow().len(),
+            self.traps.get()
         );
+        backend.log(LogLevel::Warn, &self.name, msg.as_bytes());
         Ok((vm, self.generation.get()))
     }
 }
@@ -176,6 +180,7 @@ impl Plugin {
                 current: RefCell::new(Rc::new(RefCell::new(vm))),
                 generation: Cell::new(0),
                 crashes: RefCell::new(VecDeque::new()),
+                traps: Cell::new(0),
                 held_until: Cell::new(None),
             }),
         })
