@@ -103,7 +103,9 @@ run: build plugins ## run the demo: nginx in the foreground with the fault-injec
 	$(NGINX_BINARY) -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -g 'daemon off;' \
 	    -e $(CURDIR)/build/demo/logs/error.log
 
-bench: build plugins ## side-by-side wrk benchmark of the fault-injection routes (build/bench/results.md, .svg)
+bench: build plugins ## host-core micro-benchmarks, then the side-by-side wrk benchmark (build/bench/results.md, .svg)
+	@mkdir -p build/bench
+	cargo bench -q -p proxy-wasm-host --bench hot_path | tee build/bench/host.txt
 	python3 t/bench/bench.py
 
 lint: ## cargo fmt --check and clippy -D warnings

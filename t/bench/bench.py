@@ -35,6 +35,8 @@ ROUTES = [
     ("/lua", "native Lua fault injection"),
     ("/wasm-lua", "Wasm through Lua (APISIX path)"),
     ("/wasm-directive", "Wasm through directives"),
+    ("/wasm-as", "same, plugin in AssemblyScript"),
+    ("/wasm-c", "same, plugin in C"),
 ]
 BASE = "http://127.0.0.1:9180"
 
