@@ -8,27 +8,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{FakeBackend, HOST_FUNCTIONS};
+use common::{FakeBackend, Rng, HOST_FUNCTIONS};
 use proxy_wasm_host::{Error, Plugin};
 
 /// Seeds of inputs that once failed (none so far); they run first, every time.
 const REGRESSIONS: &[u64] = &[];
-
-/// xorshift64*: small and deterministic, so a failure is reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// Where the generated plugin keeps data a pointer argument may point to: an encoded header map, a key, a
 /// value, a property path; and the words the host writes results to.

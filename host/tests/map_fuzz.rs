@@ -2,28 +2,10 @@
 //! `cargo test`): random and mutated encodings must never panic, and every valid map must round-trip.
 //! `make fuzz` runs the mutation loop for minutes (`FUZZ_SECONDS`).
 
+mod common;
+
+use common::Rng;
 use proxy_wasm_host::map::{decode, encode, Pair};
-
-/// xorshift64*: a small deterministic generator, so a failure is reproducible from its iteration number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n.max(1)) as usize
-    }
-
-    fn bytes(&mut self, max: u64) -> Vec<u8> {
-        let len = self.below(max + 1);
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
 
 fn random_pairs(rng: &mut Rng) -> Vec<Pair> {
     (0..rng.below(12))
@@ -60,13 +42,13 @@ fn mutated_and_random_input_never_panics() {
         match rng.below(4) {
             0 => {
                 for _ in 0..=rng.below(4) {
-                    let at = rng.below(bytes.len() as u64);
+                    let at = rng.below(bytes.len() as u64) as usize;
                     if let Some(b) = bytes.get_mut(at) {
                         *b = rng.next() as u8;
                     }
                 }
             }
-            1 => bytes.truncate(rng.below(bytes.len() as u64 + 1)),
+            1 => bytes.truncate(rng.below(bytes.len() as u64 + 1) as usize),
             2 => bytes.extend(rng.bytes(16)),
             _ => bytes = rng.bytes(64),
         }

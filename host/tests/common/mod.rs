@@ -145,3 +145,26 @@ pub const HOST_FUNCTIONS: &[(&str, &str, usize, &[usize])] = &[
     ("wasi_snapshot_preview1", "random_get", 2, &[]),
     ("wasi_snapshot_preview1", "poll_oneoff", 4, &[]),
 ];
+
+/// xorshift64*: a small deterministic generator for the fuzz loops, so a failure is reproducible from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// Up to `max` random bytes.
+    pub fn bytes(&mut self, max: u64) -> Vec<u8> {
+        let len = self.below(max + 1);
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
