@@ -28,6 +28,10 @@ pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
 
 /// Default longest time one guest callback may run before it is interrupted (per-plugin setting).
 pub const DEFAULT_TIME_LIMIT_MS: u64 = 10;
+/// The deadline of one-time set-up calls (start function, `_initialize`/`_start`, `proxy_on_vm_start`,
+/// `proxy_on_configure`) when the plugin's own limit is shorter: start-up work is not request work, and a
+/// loaded machine must not fail a plugin's start.
+pub const SETUP_TIME_LIMIT_MS: u64 = 1000;
 /// Default most linear memory one instance may grow to (per-plugin setting).
 pub const DEFAULT_MEMORY_LIMIT: usize = 128 * 1024 * 1024;
 /// An instance whose linear memory passed this share of its limit is recycled once its current request ends:

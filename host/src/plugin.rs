@@ -222,6 +222,7 @@ fn configure_root(
     backend: &mut dyn Backend,
 ) -> Result<u32, Error> {
     let id = vm.new_context(ContextKind::Root);
+    vm.set_setup(true);
     let result = (|| {
         vm.state().effective_context = id;
         let create = vm.cb.on_context_create.clone();
@@ -251,6 +252,7 @@ fn configure_root(
         }
         Ok(id)
     })();
+    vm.set_setup(false);
     if result.is_err() {
         vm.forget_context(id);
     }

@@ -218,6 +218,8 @@ pub(crate) struct Vm {
     failed: Option<String>,
     /// Set when the instance's memory passed the recycling watermark: new work goes to a fresh instance.
     retired: bool,
+    /// Set while the instance starts or a root context is configured: calls get `limits::SETUP_TIME_LIMIT_MS`.
+    setup: bool,
     options: PluginOptions,
 }
 
@@ -359,6 +361,7 @@ impl Vm {
             next_context_id: 0,
             failed: None,
             retired: false,
+            setup: true,
             options,
         };
         if let Some(init) = typed::<(), ()>(&instance, &mut vm.store, "_initialize")? {
@@ -366,6 +369,7 @@ impl Vm {
         } else if let Some(start) = typed::<(), ()>(&instance, &mut vm.store, "_start")? {
             vm.call(backend, "_start", &start, ())?;
         }
+        vm.setup = false;
         Ok(vm)
     }
 
@@ -387,6 +391,22 @@ impl Vm {
 
     pub(crate) fn is_failed(&self) -> bool {
         self.failed.is_some()
+    }
+
+    /// Mark the calls that follow as set-up work (configuring a root context) or request work.
+    pub(crate) fn set_setup(&mut self, setup: bool) {
+        self.setup = setup;
+    }
+
+    /// The deadline of the next call: the plugin's, or the longer set-up one.
+    fn time_limit_ms(&self) -> u64 {
+        if self.setup {
+            self.options
+                .time_limit_ms
+                .max(crate::limits::SETUP_TIME_LIMIT_MS)
+        } else {
+            self.options.time_limit_ms
+        }
     }
 
     /// Whether new work must go to a fresh instance (it trapped, or it was retired).
@@ -436,12 +456,9 @@ impl Vm {
             )
         };
         self.store.data_mut().backend = Some(ptr);
-        let ticks = self
-            .options
-            .time_limit_ms
-            .div_ceil(crate::limits::EPOCH_TICK_MS)
-            .max(1);
-        self.store.set_epoch_deadline(ticks);
+        let time_limit = self.time_limit_ms();
+        self.store
+            .set_epoch_deadline(time_limit.div_ceil(crate::limits::EPOCH_TICK_MS).max(1));
         self.store.data_mut().log_lines = 0;
         let result = func.call(&mut self.store, params);
         let state = self.store.data_mut();
@@ -457,7 +474,6 @@ impl Vm {
             );
             backend.log(crate::types::LogLevel::Warn, &plugin, msg.as_bytes());
         }
-        let time_limit = self.options.time_limit_ms;
         result.map_err(|e| {
             let message = if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                 format!("interrupted: ran past its time limit of {time_limit} ms")
@@ -474,6 +490,7 @@ impl Vm {
 fn deadline_ticks(options: &PluginOptions) -> u64 {
     options
         .time_limit_ms
+        .max(crate::limits::SETUP_TIME_LIMIT_MS)
         .div_ceil(crate::limits::EPOCH_TICK_MS)
         .max(1)
 }
