@@ -553,17 +553,22 @@ impl RequestBackend {
 
     /// Add a response trailer. nginx sends trailers with a chunked HTTP/1.1 response (or HTTP/2): asking for
     /// one before the response header is sent makes the response chunked; after a header sent without
-    /// chunking, the trailer could never be sent and is refused.
+    /// chunking, the trailer could never be sent: it is dropped with a log line.
     fn add_response_trailer(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
         let key = self.checked_header("response trailer", key, value)?;
         // SAFETY: `r` is live; its trailer list is initialised with its header list.
         unsafe {
             let r = &mut *self.r;
             if r.header_sent() != 0 && r.chunked() == 0 && !is_http2(r) {
-                return Err(self.refuse(&format!(
-                    "response trailer \"{}\" refused: the response header went out without chunked encoding",
-                    String::from_utf8_lossy(&key)
-                )));
+                // Ok all the same: SDKs trap on any other status from a map change.
+                self.host_log(
+                    LogLevel::Warn,
+                    &format!(
+                        "response trailer \"{}\" dropped: the response header went out without chunked encoding",
+                        String::from_utf8_lossy(&key)
+                    ),
+                );
+                return Ok(());
             }
             r.set_expect_trailers(1);
             let list = &mut r.headers_out.trailers as *mut ngx_list_t;

@@ -24,8 +24,8 @@ fn map_type(v: i32) -> Result<MapType, Stop> {
 }
 
 /// Maps this host never has: request trailers (nginx does not expose them to modules) and gRPC metadata (no
-/// gRPC calls). Reading one gives an empty map, changing one is refused with `BadArgument`; the first use
-/// per instance is logged.
+/// gRPC calls). Reading one gives an empty map and changing one is ignored, both with `Ok` (the SDKs trap on
+/// any other status from map calls); the first use per instance is logged.
 fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
     let what: &'static str = match kind {
         MapType::HttpRequestTrailers => "request trailers",
@@ -37,7 +37,7 @@ fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
     if !caller.data().warned_unimplemented.contains(&what) {
         caller.data_mut().warned_unimplemented.push(what);
         let msg = format!(
-            "{what} are not available in this host: reading gives an empty map, changing is refused"
+            "{what} are not available in this host: reading gives an empty map, changes are ignored"
         );
         super::host_log(caller, crate::types::LogLevel::Warn, msg.as_bytes());
     }
@@ -75,11 +75,11 @@ fn pairs_of(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<Vec<map
     }
 }
 
-/// HTTP-call response maps are read-only (`BadArgument`), and absent outside `proxy_on_http_call_response`
-/// (`NotFound`); unavailable maps are refused.
-fn writable(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<(), Stop> {
+/// Whether a change to `kind` is to be made: HTTP-call response maps are read-only (`BadArgument`), and absent
+/// outside `proxy_on_http_call_response` (`NotFound`); changes to unavailable maps are ignored (`Ok(false)`).
+fn writable(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<bool, Stop> {
     if unavailable(caller, kind) {
-        return Err(Stop::Status(Status::BadArgument));
+        return Ok(false);
     }
     match kind {
         MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
@@ -89,7 +89,7 @@ fn writable(caller: &mut Caller<'_, HostState>, kind: MapType) -> Result<(), Sto
                 Status::NotFound
             }))
         }
-        _ => Ok(()),
+        _ => Ok(true),
     }
 }
 
@@ -154,7 +154,9 @@ pub(crate) fn proxy_set_header_map_pairs(
 ) -> wasmtime::Result<i32> {
     status((|| -> HostResult {
         let kind = map_type(kind)?;
-        writable(&mut caller, kind)?;
+        if !writable(&mut caller, kind)? {
+            return Ok(());
+        }
         let bytes = read_limited(&mut caller, ptr, len, MAX_MAP_BYTES)?;
         let pairs = map::decode(&bytes).map_err(|_| Status::BadArgument)?;
         with_http(&mut caller, |h| {
@@ -197,7 +199,9 @@ pub(crate) fn proxy_add_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        writable(&mut caller, kind)?;
+        if !writable(&mut caller, kind)? {
+            return Ok(());
+        }
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
         with_http(&mut caller, |h| h.map_add(kind, &k, &v))
     })())
@@ -213,7 +217,9 @@ pub(crate) fn proxy_replace_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        writable(&mut caller, kind)?;
+        if !writable(&mut caller, kind)? {
+            return Ok(());
+        }
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
         with_http(&mut caller, |h| h.map_replace(kind, &k, &v))
     })())
@@ -227,7 +233,9 @@ pub(crate) fn proxy_remove_header_map_value(
 ) -> wasmtime::Result<i32> {
     status((|| {
         let kind = map_type(kind)?;
-        writable(&mut caller, kind)?;
+        if !writable(&mut caller, kind)? {
+            return Ok(());
+        }
         let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
         with_http(&mut caller, |h| h.map_remove(kind, &key))
     })())

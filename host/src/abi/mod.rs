@@ -55,21 +55,27 @@ fn proxy_done(_caller: Caller<'_, HostState>) -> wasmtime::Result<i32> {
 }
 
 /// Answer a host function this host does not implement yet: `Unimplemented`, logged once per plugin instance.
-fn refuse(caller: &mut Caller<'_, HostState>, name: &'static str) -> wasmtime::Result<i32> {
+/// Answer a host function this host does not offer with `status` (one the SDKs accept from it, so the plugin
+/// gets an error instead of trapping), logged once per plugin instance.
+fn refuse(
+    caller: &mut Caller<'_, HostState>,
+    name: &'static str,
+    status: Status,
+) -> wasmtime::Result<i32> {
     if !caller.data().warned_unimplemented.contains(&name) {
         caller.data_mut().warned_unimplemented.push(name);
-        let msg = format!("{name} is not implemented by this host; it returns Unimplemented");
+        let msg = format!("{name} is not available in this host (no gRPC); it returns {status:?}");
         host_log(caller, LogLevel::Warn, msg.as_bytes());
     }
-    Ok(Status::Unimplemented as i32)
+    Ok(status as i32)
 }
 
-/// Register a refused host function taking `n` i32 arguments.
+/// Register a refused host function taking i32 arguments, answering `status`.
 macro_rules! refused {
-    ($linker:expr, $name:literal, $($arg:ident),*) => {
+    ($linker:expr, $name:literal, $status:expr, $($arg:ident),*) => {
         $linker.func_wrap("env", $name, |mut caller: Caller<'_, HostState>, $($arg: i32),*| {
             $(let _ = $arg;)*
-            refuse(&mut caller, $name)
+            refuse(&mut caller, $name, $status)
         })?
     };
 }
@@ -194,6 +200,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     refused!(
         l,
         "proxy_grpc_call",
+        Status::InternalFailure,
         a,
         b,
         c,
@@ -207,10 +214,31 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         timeout,
         token
     );
-    refused!(l, "proxy_grpc_stream", a, b, c, d, e, f, g, h, token);
-    refused!(l, "proxy_grpc_send", token, ptr, size, end);
-    refused!(l, "proxy_grpc_cancel", token);
-    refused!(l, "proxy_grpc_close", token);
+    refused!(
+        l,
+        "proxy_grpc_stream",
+        Status::InternalFailure,
+        a,
+        b,
+        c,
+        d,
+        e,
+        f,
+        g,
+        h,
+        token
+    );
+    refused!(
+        l,
+        "proxy_grpc_send",
+        Status::NotFound,
+        token,
+        ptr,
+        size,
+        end
+    );
+    refused!(l, "proxy_grpc_cancel", Status::NotFound, token);
+    refused!(l, "proxy_grpc_close", Status::NotFound, token);
     // shared data and queues (0.1.0)
     l.func_wrap(
         "env",
