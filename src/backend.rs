@@ -140,7 +140,7 @@ fn bytes(s: &ngx_str_t) -> &[u8] {
 
 /// # Safety
 /// `data` must point to `len` readable bytes that outlive the returned slice (or be null / `len` 0).
-unsafe fn bytes_raw<'a>(data: *const u8, len: usize) -> &'a [u8] {
+pub(crate) unsafe fn bytes_raw<'a>(data: *const u8, len: usize) -> &'a [u8] {
     if len == 0 || data.is_null() {
         &[]
     } else {

@@ -17,7 +17,7 @@ use proxy_wasm_host::{
     limits, map, Action, CallResponse, HttpCall, LogLevel, Outcome, Plugin, RootContext,
 };
 
-use crate::backend::{cycle_backend, RequestBackend};
+use crate::backend::{bytes_raw, cycle_backend, RequestBackend};
 use crate::log;
 use crate::request::request_ctx;
 
@@ -97,17 +97,6 @@ fn guarded<T>(what: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// # Safety
-/// `ptr` must point to `len` readable bytes (or be null with `len` 0).
-unsafe fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if ptr.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe { std::slice::from_raw_parts(ptr, len) }
-    }
-}
-
 /// Compile and instantiate a plugin with its VM configuration (for `proxy_on_vm_start`; may be empty). Returns
 /// null (and logs why) on failure.
 ///
@@ -126,9 +115,9 @@ pub unsafe extern "C" fn ngx_proxy_wasm_load(
         // SAFETY: guaranteed by the caller.
         let (name, code, vm_config) = unsafe {
             (
-                slice(name, name_len),
-                slice(code, code_len),
-                slice(vm_config, vm_config_len),
+                bytes_raw(name, name_len),
+                bytes_raw(code, code_len),
+                bytes_raw(vm_config, vm_config_len),
             )
         };
         let name = String::from_utf8_lossy(name);
@@ -176,7 +165,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_configure(
             return std::ptr::null_mut();
         }
         // SAFETY: guaranteed by the caller.
-        let (plugin, conf) = unsafe { (&*(plugin as *const Plugin), slice(conf, conf_len)) };
+        let (plugin, conf) = unsafe { (&*(plugin as *const Plugin), bytes_raw(conf, conf_len)) };
         let mut backend = cycle_backend();
         match plugin.configure(conf, &mut *backend) {
             Ok(root) => Box::into_raw(Box::new(root)) as *mut c_void,
@@ -226,7 +215,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
         let (root, chunk, out) = unsafe {
             (
                 &*(ctx as *const RootContext),
-                slice(body, body_len),
+                bytes_raw(body, body_len),
                 &mut *out,
             )
         };
@@ -282,8 +271,8 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http_call_response(
             let (root, raw, body, out) = unsafe {
                 (
                     &*(ctx as *const RootContext),
-                    slice(headers, headers_len),
-                    slice(body, body_len),
+                    bytes_raw(headers, headers_len),
+                    bytes_raw(body, body_len),
                     &mut *out,
                 )
             };

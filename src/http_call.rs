@@ -167,22 +167,12 @@ pub(crate) fn start(
 }
 
 impl PendingCall {
-    /// Fail on the next turn of the event loop (results are always delivered from there).
+    /// Fail on the next turn of the event loop (results are always delivered from there). Only `start` calls
+    /// it, after setting the timer up.
     fn fail_soon(mut self: Box<Self>, why: &str) -> Box<Self> {
         self.result = Some(Err(why.to_string()));
-        // SAFETY: the timer is ours; its data points at the boxed call.
-        unsafe {
-            let me: *mut PendingCall = &mut *self;
-            self.timer.handler = Some(timer_fired);
-            self.timer.data = me as *mut c_void;
-            if self.timer.log.is_null() {
-                self.timer.log = (*(*self.r).connection).log;
-            }
-            if self.timer.timer_set() != 0 {
-                ngx_del_timer(&mut self.timer);
-            }
-            ngx_add_timer(&mut self.timer, 0);
-        }
+        // SAFETY: `start` set the timer up (handler, data, log) and has not armed it yet.
+        unsafe { ngx_add_timer(&mut self.timer, 0) };
         self
     }
 

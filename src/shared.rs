@@ -21,6 +21,7 @@ use ngx::ngx_conf_log_error;
 use proxy_wasm_host::shared::{self, SharedError};
 use proxy_wasm_host::{limits, LogLevel};
 
+use crate::backend::bytes_raw;
 use crate::conf::parse_size;
 use crate::log;
 
@@ -152,17 +153,6 @@ unsafe fn hand_out(bytes: &[u8], ptr_out: *mut *const u8, len_out: *mut usize) {
     });
 }
 
-/// # Safety
-/// `ptr` must point to `len` readable bytes (or be null with `len` 0).
-unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if ptr.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe { std::slice::from_raw_parts(ptr, len) }
-    }
-}
-
 /// The value of `key` and its cas: `FOUND`, `NOT_FOUND` or `FAILED` (logged).
 ///
 /// # Safety
@@ -176,7 +166,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_shared_get(
     cas: *mut u32,
 ) -> c_int {
     // SAFETY: guaranteed by the caller.
-    match shared::get_data(unsafe { bytes(key, key_len) }) {
+    match shared::get_data(unsafe { bytes_raw(key, key_len) }) {
         Ok(Some((v, c))) => {
             // SAFETY: guaranteed by the caller.
             unsafe {
@@ -203,7 +193,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_shared_set(
     cas: u32,
 ) -> c_int {
     // SAFETY: guaranteed by the caller.
-    let (key, value) = unsafe { (bytes(key, key_len), bytes(value, value_len)) };
+    let (key, value) = unsafe { (bytes_raw(key, key_len), bytes_raw(value, value_len)) };
     match shared::set_data(key, value, cas) {
         Ok(()) => FOUND,
         Err(SharedError::CasMismatch) => CAS_MISMATCH,
@@ -218,7 +208,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_shared_set(
 #[no_mangle]
 pub unsafe extern "C" fn ngx_proxy_wasm_shared_delete(key: *const u8, key_len: usize) -> c_int {
     // SAFETY: guaranteed by the caller.
-    match shared::delete_data(unsafe { bytes(key, key_len) }) {
+    match shared::delete_data(unsafe { bytes_raw(key, key_len) }) {
         Ok(true) => FOUND,
         Ok(false) => NOT_FOUND,
         Err(e) => failed("shared data delete", e),
@@ -236,7 +226,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_metric(
     value: *mut i64,
 ) -> c_int {
     // SAFETY: guaranteed by the caller.
-    let name = unsafe { bytes(name, name_len) };
+    let name = unsafe { bytes_raw(name, name_len) };
     match shared::metrics() {
         Ok(all) => match all.iter().find(|m| m.name == name) {
             Some(m) => {
@@ -286,7 +276,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_register_foreign_function(
     f: Option<ngx_proxy_wasm_foreign_fn>,
 ) -> c_int {
     // SAFETY: guaranteed by the caller.
-    let name = unsafe { bytes(name, name_len) };
+    let name = unsafe { bytes_raw(name, name_len) };
     let f = f.map(|f| -> proxy_wasm_host::ForeignFunction {
         std::rc::Rc::new(move |args: &[u8]| {
             if !crate::ffi::inside_lua_call() {
@@ -305,7 +295,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_register_foreign_function(
             }
             // SAFETY: the callback's result stays valid until it returns to us, and it just did; it is copied
             // at once, before any Lua code runs again.
-            Ok(unsafe { bytes(out, out_len) }.to_vec())
+            Ok(unsafe { bytes_raw(out, out_len) }.to_vec())
         })
     });
     proxy_wasm_host::register_foreign_function(name, f);
