@@ -1,7 +1,9 @@
 //! Micro-benchmarks of the host core, with the fake proxy of the tests: an empty callback round trip, header
 //! get and replace, a 4 KiB response body chunk read, configuring a root context, loading (compiling and
 //! instantiating) a plugin, and one whole request through the real fault-injection plugin when it is built.
-//! Plain timing loops: `cargo bench -p proxy-wasm-host --bench hot_path` prints nanoseconds per operation.
+//! Plain timing loops: `cargo bench -p proxy-wasm-host --bench hot_path` prints nanoseconds per operation;
+//! `cargo bench -p proxy-wasm-host --bench hot_path -- WORDS` runs only the operations whose name contains
+//! WORDS, twenty times longer (to profile one of them with `perf record`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -43,7 +45,17 @@ const BODY: &str = r#"(module
     (drop (call $bytes (i32.const 1) (i32.const 0) (local.get 1) (i32.const 100) (i32.const 104)))
     i32.const 0))"#;
 
+/// The operation filter given on the command line (cargo passes `--bench` first).
+fn filter() -> Option<String> {
+    std::env::args().skip(1).find(|a| !a.starts_with("--"))
+}
+
 fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {
+    let iterations = match filter() {
+        Some(words) if !name.contains(&words) => return,
+        Some(_) => iterations * 20,
+        None => iterations,
+    };
     for _ in 0..iterations / 10 + 1 {
         f();
     }
@@ -55,12 +67,36 @@ fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {
     println!("{name:58} {ns:>10.0} ns");
 }
 
+/// The floor under every guest call: wasmtime alone calling an empty export with an epoch deadline, as the
+/// host configures its engine.
+fn bare_wasmtime_call() {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let module = wasmtime::Module::new(&engine, EMPTY).unwrap();
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<(i32, i32, i32), i32>(&mut store, "proxy_on_request_headers")
+        .unwrap();
+    measure(
+        "bare wasmtime call of an empty export (the floor)",
+        200_000,
+        || {
+            store.set_epoch_deadline(10);
+            black_box(f.call(&mut store, (1, 0, 1)).unwrap());
+        },
+    );
+}
+
 fn main() {
     let mut backend = FakeBackend::with_request(&[("x-a", "1"), ("host", "h")]);
     println!(
         "{:58} {:>13}",
         "host core operation (fake proxy)", "time per op"
     );
+
+    bare_wasmtime_call();
 
     let empty = Plugin::load("empty", EMPTY.as_bytes(), b"", &mut backend).unwrap();
     let root = empty.configure(b"", &mut backend).unwrap();

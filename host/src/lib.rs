@@ -19,7 +19,7 @@ pub mod types;
 mod vm;
 
 pub use backend::{Backend, HttpBackend};
-pub use engine::start_epoch_ticker;
+pub use engine::{epoch_ticker_parked, start_epoch_ticker};
 pub use error::Error;
 pub use foreign::{register_foreign_function, ForeignFunction};
 pub use plugin::{set_default_backend, DefaultBackend, HttpContext, Outcome, Plugin, RootContext};

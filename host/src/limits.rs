@@ -37,8 +37,11 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 128 * 1024 * 1024;
 /// An instance whose linear memory passed this share of its limit is recycled once its current request ends:
 /// the next requests get a fresh instance (guests that leak, such as TinyGo's, stay bounded).
 pub const MEMORY_RECYCLE_PERCENT: usize = 75;
-/// How often the per-process ticker advances wasmtime's epoch; deadlines are counted in these ticks.
-pub const EPOCH_TICK_MS: u64 = 1;
+/// How often the per-process ticker advances wasmtime's epoch; deadlines are counted in these ticks. A call is
+/// interrupted once its time limit, rounded up to whole ticks, has passed, within one more tick.
+pub const EPOCH_TICK_MS: u64 = 5;
+/// Ticks without any guest call after which the ticker parks until the next call (an idle worker sleeps).
+pub const EPOCH_IDLE_TICKS: u32 = 200;
 /// A plugin whose instances trap more than `CRASH_LOOP_LIMIT` times within `CRASH_LOOP_WINDOW_MS` is not
 /// re-instantiated for `CRASH_LOOP_BACKOFF_MS`: its calls fail at once (per the failure policy) meanwhile.
 pub const CRASH_LOOP_LIMIT: usize = 10;

@@ -313,9 +313,12 @@ impl Vm {
         // A start section (AssemblyScript 0.14 puts its top-level code there) runs inside instantiation: give
         // it the same deadline as any call.
         store.set_epoch_deadline(deadline_ticks(&options));
+        let running = crate::engine::Running::enter();
         let instance = pre
             .instantiate(&mut store)
-            .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")))?;
+            .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")));
+        drop(running);
+        let instance = instance?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| Error::Load("the module exports no \"memory\"".into()))?;
@@ -457,10 +460,11 @@ impl Vm {
         };
         self.store.data_mut().backend = Some(ptr);
         let time_limit = self.time_limit_ms();
-        self.store
-            .set_epoch_deadline(time_limit.div_ceil(crate::limits::EPOCH_TICK_MS).max(1));
+        self.store.set_epoch_deadline(ticks(time_limit));
         self.store.data_mut().log_lines = 0;
+        let running = crate::engine::Running::enter();
         let result = func.call(&mut self.store, params);
+        drop(running);
         let state = self.store.data_mut();
         state.backend = None;
         let over = state
@@ -486,13 +490,19 @@ impl Vm {
     }
 }
 
-/// A call's deadline in epoch ticks.
+/// The epoch deadline of a call limited to `ms`: the next tick may come at once, so one tick more than the limit
+/// holds guarantees the call its whole limit (and at most about one tick more).
+fn ticks(ms: u64) -> u64 {
+    ms.div_ceil(crate::limits::EPOCH_TICK_MS) + 1
+}
+
+/// The deadline of instantiation (the start section runs in it), in epoch ticks.
 fn deadline_ticks(options: &PluginOptions) -> u64 {
-    options
-        .time_limit_ms
-        .max(crate::limits::SETUP_TIME_LIMIT_MS)
-        .div_ceil(crate::limits::EPOCH_TICK_MS)
-        .max(1)
+    ticks(
+        options
+            .time_limit_ms
+            .max(crate::limits::SETUP_TIME_LIMIT_MS),
+    )
 }
 
 /// The most useful one-line description of a trap: the trap code plus the guest's own message when a host

@@ -55,6 +55,11 @@ fn an_endless_loop_is_interrupted_at_the_deadline() {
         other => panic!("{other:?}"),
     }
     let elapsed = started.elapsed();
+    // The call gets its whole limit, and is stopped soon after it.
+    assert!(
+        elapsed.as_millis() >= 20,
+        "interrupted early, after {elapsed:?}"
+    );
     assert!(elapsed.as_millis() < 1000, "took {elapsed:?}");
 }
 

@@ -68,6 +68,18 @@ impl HttpBackend for FakeRequest {
         Ok(self.map(map)?.clone())
     }
 
+    fn map_count(&mut self, map: MapType) -> Result<usize, Status> {
+        Ok(self.map(map)?.len())
+    }
+
+    fn map_value(&mut self, map: MapType, key: &[u8]) -> Result<Option<Vec<u8>>, Status> {
+        Ok(self
+            .map(map)?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone()))
+    }
+
     fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> Result<(), Status> {
         self.map(map)?.push((key.to_vec(), value.to_vec()));
         Ok(())
