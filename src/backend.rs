@@ -659,6 +659,13 @@ impl HttpBackend for RequestBackend {
 
     fn map_count(&mut self, map: MapType) -> Result<usize, Status> {
         let mut n = 0;
+        if map == MapType::HttpRequestHeaders {
+            // Every request call counts these: the four pseudo-headers plus the list, without visiting values.
+            let list = self.headers_list(map)?;
+            // SAFETY: `r` is live and `list` is its request header list.
+            unsafe { for_each_header(list, |_| n += 1) };
+            return Ok(4 + n);
+        }
         self.visit_map(map, &mut |_, _| n += 1)?;
         Ok(n)
     }

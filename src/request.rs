@@ -92,13 +92,18 @@ pub(crate) unsafe fn request_ctx<'a>(r: *mut ngx_http_request_t) -> Option<&'a m
     unsafe {
         let slot = ctx_slot(r);
         if (*slot).is_null() {
-            let cln = ngx_pool_cleanup_add((*r).pool, 0);
+            // The state lives in the request pool (no heap allocation per request); the cleanup drops it.
+            let cln = ngx_pool_cleanup_add((*r).pool, std::mem::size_of::<RequestCtx>());
             if cln.is_null() {
                 return None;
             }
-            let ctx = Box::into_raw(Box::<RequestCtx>::default());
+            let ctx = (*cln).data as *mut RequestCtx;
+            if !ctx.is_aligned() {
+                (*cln).handler = None;
+                return None;
+            }
+            ctx.write(RequestCtx::default());
             (*cln).handler = Some(cleanup);
-            (*cln).data = ctx as *mut c_void;
             *slot = ctx as *mut c_void;
         }
         Some(&mut *(*slot as *mut RequestCtx))
@@ -107,8 +112,8 @@ pub(crate) unsafe fn request_ctx<'a>(r: *mut ngx_http_request_t) -> Option<&'a m
 
 unsafe extern "C" fn cleanup(data: *mut c_void) {
     let _ = std::panic::catch_unwind(|| {
-        // SAFETY: `data` is the box made in `request_ctx`; the pool calls this exactly once.
-        drop(unsafe { Box::from_raw(data as *mut RequestCtx) });
+        // SAFETY: `data` is the state written in `request_ctx`; the pool calls this exactly once, then frees it.
+        unsafe { std::ptr::drop_in_place(data as *mut RequestCtx) };
     });
 }
 

@@ -44,34 +44,33 @@ pub(crate) fn linker() -> &'static Linker<HostState> {
 
 static TICKER_PID: AtomicU32 = AtomicU32::new(0);
 
-/// Guest calls in this process: the low 32 bits count the calls running now, the high 32 bits (wrapping) the
-/// calls started. The ticker reads it to tell a busy process from an idle one.
-static CALLS: AtomicU64 = AtomicU64::new(0);
+/// Bumped when a guest call starts (any thread; a lost update still changes it): the ticker tells a busy
+/// process from an idle one by watching it change.
+static STARTS: AtomicU64 = AtomicU64::new(0);
+/// The longest call deadline of any instance created in this process, in ms: the ticker parks only after
+/// staying idle longer than that, so a call that started before it parked has met its deadline by then.
+static LONGEST_LIMIT_MS: AtomicU64 = AtomicU64::new(0);
 /// Set while the ticker sleeps without ticking; the next call to start wakes it.
 static PARKED: AtomicBool = AtomicBool::new(false);
 static WAKE: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
 
-/// Marks one guest call as running for as long as it lives (`Vm::call` holds one around every call), so that
-/// the ticker ticks while any call runs and sleeps when the process has been idle for a while.
-pub(crate) struct Running(());
-
-impl Running {
-    pub(crate) fn enter() -> Running {
-        // SeqCst pairs with the ticker's SeqCst store of PARKED before its last look at CALLS: either the
-        // ticker sees this call, or this call sees the ticker parked and wakes it.
-        CALLS.fetch_add((1 << 32) | 1, Ordering::SeqCst);
-        if PARKED.load(Ordering::SeqCst) {
-            let _guard = WAKE.0.lock();
-            PARKED.store(false, Ordering::SeqCst);
-            WAKE.1.notify_one();
-        }
-        Running(())
-    }
+/// Note a call deadline in use (instances note theirs when they are created).
+pub(crate) fn note_time_limit(ms: u64) {
+    LONGEST_LIMIT_MS.fetch_max(ms, Ordering::Relaxed);
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        CALLS.fetch_sub(1, Ordering::Release);
+/// Note that a guest call starts (`Vm::call` and instantiation do, before entering the guest). Plain loads and
+/// stores: no locked instruction on the call path. A call that starts just as the ticker parks may miss the
+/// wake-up; the parked ticker looks again every `EPOCH_PARKED_CHECK_MS`, which bounds that call's delay.
+pub(crate) fn call_starts() {
+    STARTS.store(
+        STARTS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
+    if PARKED.load(Ordering::Relaxed) {
+        let _guard = WAKE.0.lock();
+        PARKED.store(false, Ordering::Relaxed);
+        WAKE.1.notify_one();
     }
 }
 
@@ -85,8 +84,8 @@ pub fn epoch_ticker_parked() -> bool {
 /// deadlines fire. Call it in each process that runs plugins after any fork (nginx workers); a second call in
 /// the same process does nothing. Without it (the nginx master), calls run without a deadline.
 ///
-/// The thread ticks while calls run; after `EPOCH_IDLE_TICKS` ticks in which no call started and none was
-/// running it parks until the next call starts, so an idle nginx worker is not woken a thousand times a second.
+/// The thread ticks while calls start; once none started for `EPOCH_IDLE_MS` (or longer than the longest
+/// deadline) it parks until the next call starts, so an idle nginx worker is not woken for nothing.
 pub fn start_epoch_ticker() {
     let pid = std::process::id();
     if TICKER_PID.swap(pid, Ordering::SeqCst) == pid {
@@ -102,28 +101,34 @@ pub fn start_epoch_ticker() {
 }
 
 fn tick_forever(engine: &Engine) -> ! {
-    let tick = Duration::from_millis(crate::limits::EPOCH_TICK_MS);
-    let mut last = CALLS.load(Ordering::SeqCst);
-    let mut idle = 0u32;
+    let tick = crate::limits::EPOCH_TICK_MS;
+    let mut last = STARTS.load(Ordering::Relaxed);
+    let mut idle_ms = 0u64;
     loop {
-        std::thread::sleep(tick);
+        std::thread::sleep(Duration::from_millis(tick));
         engine.increment_epoch();
-        let now = CALLS.load(Ordering::SeqCst);
-        let running = now & 0xffff_ffff != 0;
-        idle = if running || now != last { 0 } else { idle + 1 };
+        let now = STARTS.load(Ordering::Relaxed);
+        idle_ms = if now == last { idle_ms + tick } else { 0 };
         last = now;
-        if idle < crate::limits::EPOCH_IDLE_TICKS {
+        // Idle for longer than any call may run: no call is in progress (each one met its deadline).
+        let quiet =
+            crate::limits::EPOCH_IDLE_MS.max(LONGEST_LIMIT_MS.load(Ordering::Relaxed) + 2 * tick);
+        if idle_ms < quiet {
             continue;
         }
         let mut guard = WAKE.0.lock().unwrap_or_else(|e| e.into_inner());
-        PARKED.store(true, Ordering::SeqCst);
-        // A call that started before PARKED was set is seen here; one that starts after it wakes us.
-        while PARKED.load(Ordering::SeqCst) && CALLS.load(Ordering::SeqCst) == last {
-            guard = WAKE.1.wait(guard).unwrap_or_else(|e| e.into_inner());
+        PARKED.store(true, Ordering::Relaxed);
+        while PARKED.load(Ordering::Relaxed) && STARTS.load(Ordering::Relaxed) == last {
+            let check = Duration::from_millis(crate::limits::EPOCH_PARKED_CHECK_MS);
+            guard = WAKE
+                .1
+                .wait_timeout(guard, check)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
-        PARKED.store(false, Ordering::SeqCst);
+        PARKED.store(false, Ordering::Relaxed);
         drop(guard);
-        idle = 0;
-        last = CALLS.load(Ordering::SeqCst);
+        idle_ms = 0;
+        last = STARTS.load(Ordering::Relaxed);
     }
 }

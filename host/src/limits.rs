@@ -40,8 +40,11 @@ pub const MEMORY_RECYCLE_PERCENT: usize = 75;
 /// How often the per-process ticker advances wasmtime's epoch; deadlines are counted in these ticks. A call is
 /// interrupted once its time limit, rounded up to whole ticks, has passed, within one more tick.
 pub const EPOCH_TICK_MS: u64 = 5;
-/// Ticks without any guest call after which the ticker parks until the next call (an idle worker sleeps).
-pub const EPOCH_IDLE_TICKS: u32 = 200;
+/// Time without any guest call starting after which the ticker parks until the next call (an idle worker
+/// sleeps); never shorter than the longest deadline in use.
+pub const EPOCH_IDLE_MS: u64 = 1000;
+/// How often a parked ticker looks for a call whose wake-up it missed.
+pub const EPOCH_PARKED_CHECK_MS: u64 = 100;
 /// A plugin whose instances trap more than `CRASH_LOOP_LIMIT` times within `CRASH_LOOP_WINDOW_MS` is not
 /// re-instantiated for `CRASH_LOOP_BACKOFF_MS`: its calls fail at once (per the failure policy) meanwhile.
 pub const CRASH_LOOP_LIMIT: usize = 10;

@@ -7,8 +7,8 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 
 use wasmtime::{
-    Instance, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc, WasmParams,
-    WasmResults,
+    Instance, Memory, Module, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap,
+    TypedFunc, WasmParams, WasmResults,
 };
 
 use crate::backend::Backend;
@@ -131,7 +131,58 @@ pub struct HostState {
     pub(crate) log_lines: u32,
     /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
     pub(crate) queue_watches: Vec<QueueWatch>,
-    limits: StoreLimits,
+    limits: Limits,
+}
+
+/// The store's resource limits, which also note how large linear memory has grown (so checking it after each
+/// request costs a field read).
+struct Limits {
+    store: StoreLimits,
+    memory_bytes: usize,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.store.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory_bytes = self.memory_bytes.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.store.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.store.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.store.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.store.memories()
+    }
 }
 
 /// A shared queue a root context registered, and how many of its items this process has announced.
@@ -303,25 +354,34 @@ impl Vm {
             tick_periods: IdMap::default(),
             log_lines: 0,
             queue_watches: Vec::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(options.memory_limit)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: Limits {
+                store: StoreLimitsBuilder::new()
+                    .memory_size(options.memory_limit)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                memory_bytes: 0,
+            },
         };
         let mut store = Store::new(engine(), state);
         store.limiter(|s| &mut s.limits);
         // A start section (AssemblyScript 0.14 puts its top-level code there) runs inside instantiation: give
         // it the same deadline as any call.
         store.set_epoch_deadline(deadline_ticks(&options));
-        let running = crate::engine::Running::enter();
+        crate::engine::note_time_limit(
+            options
+                .time_limit_ms
+                .max(crate::limits::SETUP_TIME_LIMIT_MS),
+        );
+        crate::engine::call_starts();
         let instance = pre
             .instantiate(&mut store)
-            .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")));
-        drop(running);
-        let instance = instance?;
+            .map_err(|e| Error::Load(format!("instantiation failed: {e:#}")))?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| Error::Load("the module exports no \"memory\"".into()))?;
+        let size = memory.data_size(&store);
+        let noted = &mut store.data_mut().limits.memory_bytes;
+        *noted = (*noted).max(size);
         let allocate =
             match typed::<i32, i32>(&instance, &mut store, "proxy_on_memory_allocate")? {
                 Some(f) => Some(f),
@@ -387,9 +447,16 @@ impl Vm {
     pub(crate) fn forget_context(&mut self, id: u32) {
         let state = self.store.data_mut();
         state.contexts.remove(&id);
-        state.pending_calls.retain(|_, ctx| *ctx != id);
-        state.tick_periods.remove(&id);
-        state.queue_watches.retain(|w| w.root != id);
+        // Most contexts have no calls, ticks or queues: skip the scans then.
+        if !state.pending_calls.is_empty() {
+            state.pending_calls.retain(|_, ctx| *ctx != id);
+        }
+        if !state.tick_periods.is_empty() {
+            state.tick_periods.remove(&id);
+        }
+        if !state.queue_watches.is_empty() {
+            state.queue_watches.retain(|w| w.root != id);
+        }
     }
 
     pub(crate) fn is_failed(&self) -> bool {
@@ -417,12 +484,9 @@ impl Vm {
         self.failed.is_some() || self.retired
     }
 
-    /// Bytes of linear memory the instance has now.
+    /// Bytes of linear memory the instance has now (its initial size, or the size it last grew to).
     pub(crate) fn memory_bytes(&mut self) -> usize {
-        match self.store.data().memory {
-            Some(m) => m.data_size(&self.store),
-            None => 0,
-        }
+        self.store.data().limits.memory_bytes
     }
 
     /// Retire the instance when its memory passed the watermark (`limits::MEMORY_RECYCLE_PERCENT` of its
@@ -462,9 +526,8 @@ impl Vm {
         let time_limit = self.time_limit_ms();
         self.store.set_epoch_deadline(ticks(time_limit));
         self.store.data_mut().log_lines = 0;
-        let running = crate::engine::Running::enter();
+        crate::engine::call_starts();
         let result = func.call(&mut self.store, params);
-        drop(running);
         let state = self.store.data_mut();
         state.backend = None;
         let over = state

@@ -5,7 +5,9 @@
 use wasmtime::Caller;
 
 use super::host_log;
-use super::memory::{copy_out, read, read_limited, status, write_u32, HostResult, Stop};
+use super::memory::{
+    copy_out, read, read_limited, status, with_bytes, write_u32, HostResult, Stop,
+};
 use crate::limits::{
     DEFAULT_HTTP_CALL_TIMEOUT_MS, MAX_HTTP_CALLS_PER_CONTEXT, MAX_HTTP_CALL_BODY,
     MAX_HTTP_CALL_TIMEOUT_MS, MAX_LOCAL_RESPONSE_BODY, MAX_MAP_BYTES,
@@ -55,8 +57,10 @@ pub(crate) fn proxy_send_local_response(
         }
         let details = read_limited(&mut caller, details_ptr, details_len, MAX_MAP_BYTES)?;
         let body = read(&mut caller, body_ptr, body_len)?;
-        let raw_headers = read_limited(&mut caller, headers_ptr, headers_len, MAX_MAP_BYTES)?;
-        let headers = match map::decode(&raw_headers) {
+        if headers_len as u32 as usize > MAX_MAP_BYTES {
+            return Err(Stop::Status(Status::BadArgument));
+        }
+        let headers = match with_bytes(&caller, headers_ptr, headers_len, map::decode)? {
             Ok(h) => h,
             Err(e) => {
                 let msg = format!("proxy_send_local_response: {e}");

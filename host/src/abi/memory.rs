@@ -61,6 +61,19 @@ pub(crate) fn read(
     Ok(data[r].to_vec())
 }
 
+/// Run `f` over `len` bytes at `ptr` of guest memory, in place (nothing is copied; `f` cannot call the guest).
+pub(crate) fn with_bytes<T>(
+    caller: &Caller<'_, HostState>,
+    ptr: i32,
+    len: i32,
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<T, Stop> {
+    let mem = memory(caller)?;
+    let data = mem.data(caller);
+    let r = range(ptr, len, data.len())?;
+    Ok(f(&data[r]))
+}
+
 /// Copy at most `limit` bytes, refusing longer input with `BadArgument`.
 pub(crate) fn read_limited(
     caller: &mut Caller<'_, HostState>,
