@@ -11,10 +11,29 @@ use proxy_wasm_host::{HttpContext, RootContext};
 use crate::backend::RequestBackend;
 use crate::Module;
 
-/// The HTTP contexts of one request, at most one per root context.
+/// The HTTP contexts of one request, at most one per root context, in the order they were opened. Most
+/// requests run one plugin: the first context is held in place (no heap allocation per request).
+#[derive(Default)]
+struct Contexts {
+    first: Option<HttpContext>,
+    more: Vec<HttpContext>,
+}
+
+impl Contexts {
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut HttpContext> {
+        self.first.iter_mut().chain(self.more.iter_mut())
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.more.clear();
+    }
+}
+
+/// Per-request state of the module.
 #[derive(Default)]
 pub(crate) struct RequestCtx {
-    contexts: Vec<HttpContext>,
+    contexts: Contexts,
     /// Set when a plugin answered the request itself: its response does not go through the response callbacks.
     pub local_response: bool,
     /// Progress of the directive path's access phase, which may wait for the request body and HTTP calls.
@@ -56,14 +75,19 @@ impl RequestCtx {
         root: &RootContext,
         backend: &mut RequestBackend,
     ) -> Result<&mut HttpContext, proxy_wasm_host::Error> {
-        let pos = match self.contexts.iter().position(|c| c.belongs_to(root)) {
-            Some(p) => p,
-            None => {
-                self.contexts.push(root.new_http_context(backend)?);
-                self.contexts.len() - 1
-            }
-        };
-        Ok(&mut self.contexts[pos])
+        let contexts = &mut self.contexts;
+        if contexts.first.as_ref().is_some_and(|c| c.belongs_to(root)) {
+            return Ok(contexts.first.as_mut().expect("checked above"));
+        }
+        if let Some(pos) = contexts.more.iter().position(|c| c.belongs_to(root)) {
+            return Ok(&mut contexts.more[pos]);
+        }
+        let http = root.new_http_context(backend)?;
+        if contexts.first.is_none() {
+            return Ok(contexts.first.insert(http));
+        }
+        contexts.more.push(http);
+        Ok(contexts.more.last_mut().expect("just pushed"))
     }
 }
 
