@@ -20,7 +20,7 @@ WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -W
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench lint clean fuzz memcheck
+.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench profile lint clean fuzz memcheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -107,6 +107,9 @@ bench: build plugins ## host-core micro-benchmarks, then the side-by-side wrk be
 	@mkdir -p build/bench
 	cargo bench -q -p proxy-wasm-host --bench hot_path | tee build/bench/host.txt
 	python3 t/bench/bench.py
+
+profile: build plugins ## worker CPU per request split by component (kernel, nginx, lua, host, guest) with perf
+	python3 t/bench/profile.py
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check

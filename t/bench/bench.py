@@ -93,15 +93,8 @@ def run_wrk(path, duration=None):
     return reqs, rps, lat.get("50", 0.0), lat.get("99", 0.0)
 
 
-def median(values):
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-
-
-def main():
-    if not shutil.which("wrk"):
-        die("wrk is not installed (apt-get install wrk, or `make deps`)")
+def write_conf():
+    """Check the build is there and write build/bench/nginx.conf; returns its path."""
     module = os.path.join(ROOT, "target", "release", "libngx_http_proxy_wasm_module.so")
     if not os.path.exists(module):
         die(f"{module} is missing: run `make build` first")
@@ -113,19 +106,37 @@ def main():
     conf_path = PREFIX + "nginx.conf"
     with open(conf_path, "w") as f:
         f.write(conf)
+    return conf_path
+
+
+def check_routes():
+    """Every route answers 200 "hello world" before anything is measured."""
+    for path, _ in ROUTES:
+        try:
+            body = urllib.request.urlopen(BASE + path).read()
+        except OSError as e:
+            die(f"{path} does not answer 200: {e} (see {PREFIX}logs/error.log)")
+        if body.strip() != b"hello world":
+            die(f"{path} answered {body!r}, not hello world")
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def main():
+    if not shutil.which("wrk"):
+        die("wrk is not installed (apt-get install wrk, or `make deps`)")
+    conf_path = write_conf()
     subprocess.run([NGINX, "-p", PREFIX, "-c", conf_path, "-e", PREFIX + "logs/error.log"], check=True)
     try:
         time.sleep(0.5)
         with open(PREFIX + "logs/nginx.pid") as f:
             master = int(f.read())
         worker = worker_pid(master)
-        for path, _ in ROUTES:
-            try:
-                body = urllib.request.urlopen(BASE + path).read()
-            except OSError as e:
-                die(f"{path} does not answer 200: {e} (see {PREFIX}logs/error.log)")
-            if body.strip() != b"hello world":
-                die(f"{path} answered {body!r}, not hello world")
+        check_routes()
         rss_before = rss_kib(worker)
         totals = {p: {"cpu_us": [], "rps": [], "p50": [], "p99": [], "x_lua": [], "x_limit": []}
                   for p, _ in ROUTES}
