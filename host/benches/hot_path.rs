@@ -89,6 +89,17 @@ fn bare_wasmtime_call() {
     );
 }
 
+/// `wasm` with a custom section holding a fresh number: the same module to run, new bytes to the cache.
+fn unique(wasm: &[u8], n: &mut u32) -> Vec<u8> {
+    *n += 1;
+    let payload = n.to_le_bytes();
+    let mut out = wasm.to_vec();
+    // Custom section: id 0, size, name length 1, name "n", payload (sizes below 128 fit one LEB128 byte).
+    out.extend_from_slice(&[0, 2 + payload.len() as u8, 1, b'n']);
+    out.extend_from_slice(&payload);
+    out
+}
+
 fn main() {
     let mut backend = FakeBackend::with_request(&[("x-a", "1"), ("host", "h")]);
     println!(
@@ -136,9 +147,20 @@ fn main() {
     measure("configure a root context (empty plugin)", 20_000, || {
         black_box(empty.configure(b"", &mut backend).unwrap());
     });
+    let mut n = 0u32;
     measure(
         "load: compile + instantiate (empty plugin, WAT)",
         200,
+        || {
+            // New bytes each time (a comment), so the compiled-module cache misses.
+            n += 1;
+            let wat = format!("{EMPTY} ;; {n}");
+            black_box(Plugin::load("empty", wat.as_bytes(), b"", &mut backend).unwrap());
+        },
+    );
+    measure(
+        "load again: instantiate only (compiled module reused)",
+        2000,
         || {
             black_box(Plugin::load("empty", EMPTY.as_bytes(), b"", &mut backend).unwrap());
         },
@@ -166,6 +188,16 @@ fn main() {
             measure(
                 "load: compile + instantiate (Rust SDK fault injection)",
                 20,
+                || {
+                    black_box(
+                        Plugin::load("fault_injection", &unique(&wasm, &mut n), b"", &mut backend)
+                            .unwrap(),
+                    );
+                },
+            );
+            measure(
+                "load again: instantiate only (Rust SDK fault injection)",
+                200,
                 || {
                     black_box(Plugin::load("fault_injection", &wasm, b"", &mut backend).unwrap());
                 },

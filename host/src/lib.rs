@@ -6,6 +6,7 @@
 mod abi;
 mod backend;
 mod backend_stderr;
+mod cache;
 mod engine;
 mod error;
 mod foreign;
@@ -19,6 +20,7 @@ pub mod types;
 mod vm;
 
 pub use backend::{Backend, HttpBackend};
+pub use cache::compilations;
 pub use engine::{epoch_ticker_parked, start_epoch_ticker};
 pub use error::Error;
 pub use foreign::{register_foreign_function, ForeignFunction};

@@ -9,12 +9,11 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use wasmtime::Module;
-
 use crate::backend::Backend;
+use crate::cache::Compiled;
 use crate::error::Error;
 use crate::limits::{CRASH_LOOP_BACKOFF_MS, CRASH_LOOP_LIMIT, CRASH_LOOP_WINDOW_MS};
 use crate::types::{AbiVersion, Action, BufferType, LogLevel, MapType};
@@ -45,8 +44,7 @@ type SharedVm = Rc<RefCell<Vm>>;
 /// What all handles of one plugin share: the compiled module and its current instance.
 struct Shared {
     name: Rc<str>,
-    module: Module,
-    abi: AbiVersion,
+    compiled: Arc<Compiled>,
     vm_configuration: Rc<[u8]>,
     options: PluginOptions,
     current: RefCell<SharedVm>,
@@ -62,8 +60,8 @@ impl Shared {
     fn instantiate(&self, backend: &mut dyn Backend) -> Result<Vm, Error> {
         Vm::instantiate(
             self.name.clone(),
-            &self.module,
-            self.abi,
+            &self.compiled.module,
+            self.compiled.abi,
             self.vm_configuration.clone(),
             self.options,
             backend,
@@ -159,13 +157,13 @@ impl Plugin {
         options: PluginOptions,
         backend: &mut dyn Backend,
     ) -> Result<Plugin, Error> {
-        let (module, abi) = vm::compile(wasm)?;
+        let compiled = crate::cache::compile(wasm)?;
         let name: Rc<str> = Rc::from(name);
         let vm_configuration: Rc<[u8]> = Rc::from(vm_configuration);
         let vm = Vm::instantiate(
             name.clone(),
-            &module,
-            abi,
+            &compiled.module,
+            compiled.abi,
             vm_configuration.clone(),
             options,
             backend,
@@ -173,8 +171,7 @@ impl Plugin {
         Ok(Plugin {
             shared: Rc::new(Shared {
                 name,
-                module,
-                abi,
+                compiled,
                 vm_configuration,
                 options,
                 current: RefCell::new(Rc::new(RefCell::new(vm))),
@@ -191,7 +188,7 @@ impl Plugin {
     }
 
     pub fn abi_version(&self) -> AbiVersion {
-        self.shared.abi
+        self.shared.compiled.abi
     }
 
     /// Create a root context and configure it with `configuration`

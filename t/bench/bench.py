@@ -9,7 +9,8 @@ runs: what a noisy machine changes between rounds cancels out). Checks the targe
 build/bench/results.md and build/bench/results.svg, and prints the table.
 
 Then a soak: BENCH_SOAK requests (default 1000000; 0 skips it) through the directive route, with the worker's RSS
-sampled before and after every 10-second wrk run, to show it stays flat.
+sampled before and after every 10-second wrk run, to show it stays flat. Last, the worker RSS of the same nginx
+without this module (t/bench/nginx-baseline.conf), for comparison.
 
 Settings (environment): BENCH_DURATION (seconds per run, default 4), BENCH_CONNECTIONS (default 50),
 BENCH_ROUNDS (default 5), BENCH_PLUGIN (wasm file under t/plugins, default fault_injection.wasm), BENCH_SOAK.
@@ -120,6 +121,27 @@ def check_routes():
             die(f"{path} answered {body!r}, not hello world")
 
 
+BASELINE_SECONDS = 5
+
+
+def baseline_rss():
+    """Worker RSS of nginx with the lua module but without this module, after serving the native Lua route."""
+    conf_path = PREFIX + "nginx-baseline.conf"
+    shutil.copy(os.path.join(ROOT, "t", "bench", "nginx-baseline.conf"), conf_path)
+    subprocess.run([NGINX, "-p", PREFIX, "-c", conf_path, "-e", PREFIX + "logs/error-baseline.log"], check=True)
+    pid_file = PREFIX + "logs/nginx-baseline.pid"
+    try:
+        time.sleep(0.5)
+        with open(pid_file) as f:
+            worker = worker_pid(int(f.read()))
+        subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{BASELINE_SECONDS}s", "http://127.0.0.1:9181/lua"],
+                       capture_output=True, check=True)
+        return rss_kib(worker)
+    finally:
+        with open(pid_file) as f:
+            os.kill(int(f.read()), signal.SIGQUIT)
+
+
 def median(values):
     v = sorted(values)
     n = len(v)
@@ -168,6 +190,7 @@ def main():
     finally:
         with open(PREFIX + "logs/nginx.pid") as f:
             os.kill(int(f.read()), signal.SIGQUIT)
+    rss_baseline = baseline_rss()
 
     rows = []
     for path, label in ROUTES:
@@ -197,7 +220,9 @@ def main():
     ]
     lines += ["", "Targets: " + "; ".join(
         f"{name}: {value:.2f} ({'met' if value >= goal else 'not met'})" for name, value, goal in targets) + "."]
-    lines += ["", f"Worker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after."]
+    lines += ["", f"Worker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after; "
+                  f"the same nginx without this module and its plugins (t/bench/nginx-baseline.conf, after "
+                  f"{BASELINE_SECONDS} s of `/lua`): {rss_baseline / 1024:.1f} MiB."]
     if soak:
         samples = ", ".join(f"{kib / 1024:.1f}" for _, kib in soak)
         lines += ["", f"Soak: {soak[-1][0]} requests through `/wasm-directive`; worker RSS (MiB) "
