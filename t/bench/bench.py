@@ -75,6 +75,17 @@ def rss_kib(pid):
     return 0
 
 
+def private_kib(pid):
+    """Memory only this process holds (private clean + dirty pages): what one more worker costs. RSS also counts
+    the pages a worker shares with the master (compiled plugins, the heap the master filled before fork)."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
+
+
 def to_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
@@ -125,7 +136,8 @@ BASELINE_SECONDS = 5
 
 
 def baseline_rss():
-    """Worker RSS of nginx with the lua module but without this module, after serving the native Lua route."""
+    """Worker RSS and private memory of nginx with the lua module but without this module, after serving the
+    native Lua route."""
     conf_path = PREFIX + "nginx-baseline.conf"
     shutil.copy(os.path.join(ROOT, "t", "bench", "nginx-baseline.conf"), conf_path)
     subprocess.run([NGINX, "-p", PREFIX, "-c", conf_path, "-e", PREFIX + "logs/error-baseline.log"], check=True)
@@ -136,7 +148,7 @@ def baseline_rss():
             worker = worker_pid(int(f.read()))
         subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{BASELINE_SECONDS}s", "http://127.0.0.1:9181/lua"],
                        capture_output=True, check=True)
-        return rss_kib(worker)
+        return rss_kib(worker), private_kib(worker)
     finally:
         with open(pid_file) as f:
             os.kill(int(f.read()), signal.SIGQUIT)
@@ -180,6 +192,7 @@ def main():
                 totals[path]["x_lua"].append(this_round[path] / this_round["/lua"])
                 totals[path]["x_limit"].append(this_round[path] / this_round["/limit"])
         rss_after = rss_kib(worker)
+        private_after = private_kib(worker)
         soak = []
         done = 0
         while done < SOAK:
@@ -190,7 +203,7 @@ def main():
     finally:
         with open(PREFIX + "logs/nginx.pid") as f:
             os.kill(int(f.read()), signal.SIGQUIT)
-    rss_baseline = baseline_rss()
+    rss_baseline, private_baseline = baseline_rss()
 
     rows = []
     for path, label in ROUTES:
@@ -220,9 +233,11 @@ def main():
     ]
     lines += ["", "Targets: " + "; ".join(
         f"{name}: {value:.2f} ({'met' if value >= goal else 'not met'})" for name, value, goal in targets) + "."]
-    lines += ["", f"Worker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after; "
-                  f"the same nginx without this module and its plugins (t/bench/nginx-baseline.conf, after "
-                  f"{BASELINE_SECONDS} s of `/lua`): {rss_baseline / 1024:.1f} MiB."]
+    lines += ["", f"Worker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after, of "
+                  f"which {private_after / 1024:.1f} MiB private to the worker (the rest shared with the master). "
+                  f"The same nginx without this module and its plugins (t/bench/nginx-baseline.conf, after "
+                  f"{BASELINE_SECONDS} s of `/lua`): {rss_baseline / 1024:.1f} MiB, {private_baseline / 1024:.1f} "
+                  f"MiB private."]
     if soak:
         samples = ", ".join(f"{kib / 1024:.1f}" for _, kib in soak)
         lines += ["", f"Soak: {soak[-1][0]} requests through `/wasm-directive`; worker RSS (MiB) "
