@@ -134,8 +134,8 @@ pub struct HostState {
     limits: Limits,
 }
 
-/// The store's resource limits, which also note how large linear memory has grown (so checking it after each
-/// request costs a field read).
+/// The store's resource limits, which also note how large linear memory is (wasmtime asks the limiter when a
+/// memory is created and whenever it grows), so checking it after each request costs a field read.
 struct Limits {
     store: StoreLimits,
     memory_bytes: usize,
@@ -379,9 +379,6 @@ impl Vm {
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| Error::Load("the module exports no \"memory\"".into()))?;
-        let size = memory.data_size(&store);
-        let noted = &mut store.data_mut().limits.memory_bytes;
-        *noted = (*noted).max(size);
         let allocate =
             match typed::<i32, i32>(&instance, &mut store, "proxy_on_memory_allocate")? {
                 Some(f) => Some(f),

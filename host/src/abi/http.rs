@@ -57,10 +57,13 @@ pub(crate) fn proxy_send_local_response(
         }
         let details = read_limited(&mut caller, details_ptr, details_len, MAX_MAP_BYTES)?;
         let body = read(&mut caller, body_ptr, body_len)?;
-        if headers_len as u32 as usize > MAX_MAP_BYTES {
-            return Err(Stop::Status(Status::BadArgument));
-        }
-        let headers = match with_bytes(&caller, headers_ptr, headers_len, map::decode)? {
+        let headers = match with_bytes(
+            &caller,
+            headers_ptr,
+            headers_len,
+            MAX_MAP_BYTES,
+            map::decode,
+        )? {
             Ok(h) => h,
             Err(e) => {
                 let msg = format!("proxy_send_local_response: {e}");

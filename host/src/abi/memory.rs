@@ -55,19 +55,21 @@ pub(crate) fn read(
     ptr: i32,
     len: i32,
 ) -> Result<Vec<u8>, Stop> {
-    let mem = memory(caller)?;
-    let data = mem.data(&*caller);
-    let r = range(ptr, len, data.len())?;
-    Ok(data[r].to_vec())
+    with_bytes(caller, ptr, len, usize::MAX, <[u8]>::to_vec)
 }
 
-/// Run `f` over `len` bytes at `ptr` of guest memory, in place (nothing is copied; `f` cannot call the guest).
+/// Run `f` over `len` bytes at `ptr` of guest memory, in place (nothing is copied; `f` cannot call the guest),
+/// refusing more than `limit` bytes with `BadArgument`.
 pub(crate) fn with_bytes<T>(
     caller: &Caller<'_, HostState>,
     ptr: i32,
     len: i32,
+    limit: usize,
     f: impl FnOnce(&[u8]) -> T,
 ) -> Result<T, Stop> {
+    if len as u32 as usize > limit {
+        return Err(Stop::Status(Status::BadArgument));
+    }
     let mem = memory(caller)?;
     let data = mem.data(caller);
     let r = range(ptr, len, data.len())?;
@@ -81,10 +83,7 @@ pub(crate) fn read_limited(
     len: i32,
     limit: usize,
 ) -> Result<Vec<u8>, Stop> {
-    if len as u32 as usize > limit {
-        return Err(Stop::Status(Status::BadArgument));
-    }
-    read(caller, ptr, len)
+    with_bytes(caller, ptr, len, limit, <[u8]>::to_vec)
 }
 
 /// Write `bytes` at `ptr`.
