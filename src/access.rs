@@ -42,7 +42,19 @@ fn wait(r: *mut ngx_http_request_t, then: AccessState) -> ngx_int_t {
 }
 
 pub(crate) extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
-    std::panic::catch_unwind(|| {
+    let rc = crate::unwind::catch("the access handler", ERROR, || access(r));
+    if rc == ERROR {
+        // The module's own error response: it runs no plugin callbacks.
+        // SAFETY: `r` is live; the reference does not outlive this statement.
+        if let Some(rctx) = unsafe { existing_request_ctx(r) } {
+            rctx.host_error = true;
+        }
+    }
+    rc
+}
+
+fn access(r: *mut ngx_http_request_t) -> ngx_int_t {
+    {
         let Some(lc) = loc_conf(r) else {
             return NGX_DECLINED as ngx_int_t;
         };
@@ -71,8 +83,7 @@ pub(crate) extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t
                 AccessState::Respond(resp) => return send_local_response(r, resp),
             }
         }
-    })
-    .unwrap_or(ERROR)
+    }
 }
 
 fn headers(r: *mut ngx_http_request_t, lc: &LocConf, next: usize) -> ngx_int_t {
@@ -117,7 +128,7 @@ fn headers(r: *mut ngx_http_request_t, lc: &LocConf, next: usize) -> ngx_int_t {
 
 /// The request body is in: hand it to the phase (which re-enters `access_handler`).
 unsafe extern "C" fn request_body_read(r: *mut ngx_http_request_t) {
-    let state = std::panic::catch_unwind(|| {
+    let state = crate::unwind::catch("the request body handler", AccessState::Done(ERROR), || {
         // SAFETY: `r` is live; its request_body holds the chain nginx read (memory or temp file buffers).
         let (body, readable) = unsafe {
             let rb = (*r).request_body;
@@ -129,16 +140,34 @@ unsafe extern "C" fn request_body_read(r: *mut ngx_http_request_t) {
             }
         };
         if readable {
-            AccessState::Body {
+            return AccessState::Body {
                 next: 0,
                 body,
                 changed: false,
-            }
-        } else {
-            AccessState::Done(ERROR)
+            };
         }
-    })
-    .unwrap_or(AccessState::Done(ERROR));
+        let closed = loc_conf(r).is_none_or(|lc| lc.failure() == Failure::Closed);
+        // SAFETY: `r` is live.
+        let backend = unsafe { RequestBackend::new(r) };
+        log::write(
+            backend.log_ptr(),
+            LogLevel::Error,
+            format_args!(
+                "proxy-wasm: the request body could not be read for proxy_on_request_body (a temporary file read \
+                 failed); {}",
+                if closed {
+                    "failing the request (proxy_wasm_failure closed)"
+                } else {
+                    "continuing without the plugins' body callbacks (proxy_wasm_failure open)"
+                }
+            ),
+        );
+        AccessState::Done(if closed {
+            ERROR
+        } else {
+            NGX_DECLINED as ngx_int_t
+        })
+    });
     // SAFETY: nginx calls this with the live request whose body it read.
     unsafe {
         if let Some(rctx) = existing_request_ctx(r) {
@@ -242,7 +271,7 @@ fn cancel_calls(rctx: &mut RequestCtx, lc: &LocConf, backend: &mut RequestBacken
 /// A call finished (from the event loop): deliver its response to the plugin that dispatched it, start the
 /// calls that callback dispatched, and resume the phase once none is outstanding.
 pub(crate) fn call_finished(r: *mut ngx_http_request_t, me: *mut PendingCall) {
-    let resume = std::panic::catch_unwind(|| deliver(r, me)).unwrap_or(false);
+    let resume = crate::unwind::catch("an HTTP call's completion", false, || deliver(r, me));
     if resume {
         // SAFETY: `r` is the live request that waited in its access phase; running its phases may finish and
         // free it, so its connection is taken first (as nginx's own event handlers do).

@@ -200,8 +200,41 @@ fn request_header_slot(
         b"authorization" => &mut h.authorization,
         b"keep-alive" => &mut h.keep_alive,
         b"date" => &mut h.date,
+        // Since nginx 1.23 every cookie header is chained from `cookie` (before, an array `cookies`).
+        #[cfg(ngx_table_elt_next)]
+        b"cookie" => &mut h.cookie,
         _ => return None,
     })
+}
+
+/// The headers that frame the request body. A plugin may change them in the header map it sees, but never how
+/// nginx reads the client's body: that would let a client's body be read as a request of its own (smuggling).
+/// Upstream modules frame the body they send themselves (the proxy module ignores these list entries).
+fn is_framing(key: &[u8]) -> bool {
+    key == b"content-length" || key == b"transfer-encoding"
+}
+
+/// Point a `headers_in` field at a header a plugin added: when it is empty, and (nginx 1.23 on, where the
+/// field heads a chain of every header of that name) at the end of its chain otherwise.
+///
+/// # Safety
+/// `slot` must be a header field of a live request and `h` an element of its header list.
+unsafe fn link_header(slot: *mut *mut ngx_table_elt_t, h: *mut ngx_table_elt_t) {
+    // SAFETY: guaranteed by the caller; chained elements live in the request's pool.
+    unsafe {
+        if (*slot).is_null() {
+            *slot = h;
+            return;
+        }
+        #[cfg(ngx_table_elt_next)]
+        {
+            let mut at = *slot;
+            while !(*at).next.is_null() {
+                at = (*at).next;
+            }
+            (*at).next = h;
+        }
+    }
 }
 
 /// Response headers nginx keeps a pointer to in `headers_out`; the header filter writes some of them itself
@@ -260,17 +293,22 @@ impl RequestBackend {
         }
     }
 
-    /// Take every `key` header out of a request header list without moving the others: nginx (and other
-    /// modules) keep pointers to list elements, and some readers (the proxy module) do not skip elements
-    /// whose hash is 0. A part is shortened or split around the removed element; a changed last part is
-    /// followed by a fresh empty one so that `ngx_list_push` never writes past a shifted array.
+    /// Take every `key` header out of the request header list without moving the others: nginx (and other
+    /// modules) keep pointers to list elements, and the proxy module sends every element, whatever its hash.
+    ///
+    /// The list keeps the shape every nginx list walker accepts: a walker moves to the next part once it has
+    /// seen `nelts` elements and reads that part's first element without checking its `nelts` again, so no
+    /// part but the first may be empty; and `ngx_list_push` fills the last part up to `nalloc` elements, so when
+    /// the last part's elements no longer start where its array does, `nalloc` is lowered to what it holds (the
+    /// next push then starts a fresh part; `nalloc` only sizes parts still to come).
     fn unlink_request_headers(&self, key: &[u8]) -> Result<(), Status> {
         // SAFETY: `r` is live; the list parts are walked within their `nelts`; new parts come from the pool.
         unsafe {
             let list: *mut ngx_list_t = &mut (*self.r).headers_in.headers;
-            let size = (*list).size;
-            let mut part: *mut ngx_list_part_t = &mut (*list).part;
-            let mut touched_last = false;
+            let first: *mut ngx_list_part_t = &mut (*list).part;
+            let mut prev: *mut ngx_list_part_t = std::ptr::null_mut();
+            let mut part = first;
+            let mut removed = false;
             while !part.is_null() {
                 let mut i = 0;
                 while i < (*part).nelts {
@@ -279,15 +317,14 @@ impl RequestBackend {
                         i += 1;
                         continue;
                     }
-                    if part == (*list).last {
-                        touched_last = true;
-                    }
+                    removed = true;
                     if i == 0 {
                         (*part).elts = elts.add(1) as *mut _;
                         (*part).nelts -= 1;
                     } else if i == (*part).nelts - 1 {
                         (*part).nelts -= 1;
                     } else {
+                        // Split: the elements after the removed one become a part of their own.
                         let rest = ngx_palloc(self.pool(), std::mem::size_of::<ngx_list_part_t>())
                             as *mut ngx_list_part_t;
                         if rest.is_null() {
@@ -301,24 +338,48 @@ impl RequestBackend {
                         if part == (*list).last {
                             (*list).last = rest;
                         }
+                        prev = part;
                         part = rest;
                         i = 0;
                     }
                 }
-                part = (*part).next;
+                let next = (*part).next;
+                if (*part).nelts == 0 && part != first {
+                    // An empty part after the first is unlinked (walkers would read past its end).
+                    (*prev).next = next;
+                    if (*list).last == part {
+                        (*list).last = prev;
+                    }
+                } else {
+                    prev = part;
+                }
+                part = next;
             }
-            if touched_last {
-                let fresh = ngx_palloc(self.pool(), std::mem::size_of::<ngx_list_part_t>())
-                    as *mut ngx_list_part_t;
-                let elts = ngx_palloc(self.pool(), size * (*list).nalloc);
-                if fresh.is_null() || elts.is_null() {
+            if !removed {
+                return Ok(());
+            }
+            if (*first).nelts == 0 && !(*first).next.is_null() {
+                // An empty first part takes over the second (the part struct is copied, not its elements).
+                let second = (*first).next;
+                *first = *second;
+                if (*list).last == second {
+                    (*list).last = first;
+                }
+            }
+            let last = (*list).last;
+            if (*last).nelts == 0 {
+                // Only an empty first part is left: give it a fresh array (no element can point into it).
+                let nalloc = (*list).nalloc.max(1);
+                let elts = ngx_palloc(self.pool(), (*list).size * nalloc);
+                if elts.is_null() {
                     return Err(Status::InternalFailure);
                 }
-                (*fresh).elts = elts;
-                (*fresh).nelts = 0;
-                (*fresh).next = std::ptr::null_mut();
-                (*(*list).last).next = fresh;
-                (*list).last = fresh;
+                (*last).elts = elts;
+                (*list).nalloc = nalloc;
+            } else {
+                // The last part counts as full: the next push starts a fresh part instead of writing past its
+                // array (or over an element just removed, which a pointer elsewhere may still name).
+                (*list).nalloc = (*last).nelts;
             }
         }
         Ok(())
@@ -341,16 +402,12 @@ impl RequestBackend {
 
     fn add_request_header(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
         let key = self.checked_header("request", key, value)?;
-        let content_length = if key == b"content-length" {
-            Some(parse_number::<i64>(value).ok_or_else(|| {
-                self.refuse(&format!(
-                    "bad content-length \"{}\"",
-                    String::from_utf8_lossy(value)
-                ))
-            })?)
-        } else {
-            None
-        };
+        if key == b"content-length" && parse_number::<i64>(value).is_none() {
+            return Err(self.refuse(&format!(
+                "bad content-length \"{}\"",
+                String::from_utf8_lossy(value)
+            )));
+        }
         let server = if key == b"host" {
             Some(host_of(value).ok_or_else(|| {
                 self.refuse(&format!("bad host \"{}\"", String::from_utf8_lossy(value)))
@@ -361,16 +418,16 @@ impl RequestBackend {
         // SAFETY: `r` is live.
         let list = unsafe { &mut (*self.r).headers_in.headers as *mut ngx_list_t };
         let h = self.push_header(list, &key, value)?;
+        if is_framing(&key) {
+            // The plugin sees its change; nginx keeps reading the body (and framing it upstream) as the client
+            // sent it.
+            return Ok(());
+        }
         // SAFETY: `r` is live; `h` is an element of its list.
         unsafe {
             let r = &mut *self.r;
             if let Some(slot) = request_header_slot(r, &key) {
-                if (*slot).is_null() {
-                    *slot = h;
-                }
-            }
-            if let Some(n) = content_length {
-                r.headers_in.content_length_n = n as _;
+                link_header(slot, h);
             }
             if let Some(server) = server {
                 r.headers_in.server = self.pool_str(&server)?;
@@ -390,24 +447,19 @@ impl RequestBackend {
     fn remove_request_header(&mut self, key: &[u8]) -> Result<(), Status> {
         let key = key.to_ascii_lowercase();
         self.unlink_request_headers(&key)?;
+        if is_framing(&key) {
+            // nginx's framing of the body stays as the client sent it (see `add_request_header`).
+            return Ok(());
+        }
         // SAFETY: `r` is live.
         unsafe {
             let r = &mut *self.r;
             if let Some(slot) = request_header_slot(r, &key) {
                 *slot = std::ptr::null_mut();
             }
-            if key == b"content-length" {
-                r.headers_in.content_length_n = -1;
-            }
+            #[cfg(not(ngx_table_elt_next))]
             if key == b"cookie" {
-                #[cfg(not(ngx_table_elt_next))]
-                {
-                    r.headers_in.cookies.nelts = 0;
-                }
-                #[cfg(ngx_table_elt_next)]
-                {
-                    r.headers_in.cookies = std::ptr::null_mut();
-                }
+                r.headers_in.cookies.nelts = 0;
             }
         }
         Ok(())

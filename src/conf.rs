@@ -102,6 +102,14 @@ pub(crate) extern "C" fn cmd_wasm_plugin(
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
+    crate::unwind::directive(cf, "wasm_plugin", || cmd_wasm_plugin_inner(cf, _cmd, conf))
+}
+
+fn cmd_wasm_plugin_inner(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
     // SAFETY: this directive is registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf.
     let main = unsafe { &mut *(conf as *mut MainConf) };
     let a = args(cf);
@@ -199,6 +207,14 @@ pub(crate) extern "C" fn cmd_proxy_wasm(
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm", || cmd_proxy_wasm_inner(cf, _cmd, conf))
+}
+
+fn cmd_proxy_wasm_inner(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
     // SAFETY: registered with NGX_HTTP_LOC_CONF_OFFSET, so `conf` is our location conf.
     let lc = unsafe { &mut *(conf as *mut LocConf) };
     let a = args(cf);
@@ -247,6 +263,16 @@ pub(crate) extern "C" fn cmd_proxy_wasm(
 
 /// `proxy_wasm_failure closed | open;`
 pub(crate) extern "C" fn cmd_proxy_wasm_failure(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_failure", || {
+        cmd_proxy_wasm_failure_inner(cf, _cmd, conf)
+    })
+}
+
+fn cmd_proxy_wasm_failure_inner(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,

@@ -10,7 +10,6 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ngx::ffi::ngx_http_request_t;
 use proxy_wasm_host::{
@@ -64,17 +63,19 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-fn alert(what: &str) {
-    log::write(
-        ngx::log::ngx_cycle_log().as_ptr(),
-        LogLevel::Critical,
-        format_args!("proxy-wasm: panic in {what}; the call failed"),
-    );
-}
-
 thread_local! {
     /// How many calls from Lua into this surface are running (a plugin may call back into Lua only then).
     static LUA_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Plugins and plugin ctxs Lua's GC freed while a plugin was running (a finalizer can run inside a foreign
+    /// function): freed once the outermost call returns, never inside the instance that is running.
+    static DEFERRED: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Held only to be dropped later.
+#[allow(dead_code)]
+enum Deferred {
+    Plugin(Box<Plugin>),
+    Root(Box<RootContext>),
 }
 
 /// Whether a call from Lua is in progress: Lua code (a foreign function) may run only then, on the coroutine
@@ -83,17 +84,46 @@ pub(crate) fn inside_lua_call() -> bool {
     LUA_DEPTH.with(|d| d.get() > 0)
 }
 
-/// Run `f`, turning a panic into `on_panic` and an alert line.
+/// Run `f` for the entry point `what`, turning a panic into `on_panic` and an alert line.
 fn guarded<T>(what: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
     LUA_DEPTH.with(|d| d.set(d.get() + 1));
-    let r = catch_unwind(AssertUnwindSafe(f));
-    LUA_DEPTH.with(|d| d.set(d.get() - 1));
-    match r {
-        Ok(v) => v,
-        Err(_) => {
-            alert(what);
-            on_panic
+    let r = crate::unwind::catch(what, on_panic, f);
+    let depth = LUA_DEPTH.with(|d| {
+        d.set(d.get() - 1);
+        d.get()
+    });
+    if depth == 0 {
+        let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        if !deferred.is_empty() {
+            crate::unwind::catch("free", (), || drop(deferred));
         }
+    }
+    r
+}
+
+/// As `guarded`, for the entry points that run plugin code: one of them called from Lua code that a plugin is
+/// running (a foreign function) is refused, so that no request state or instance is entered twice.
+fn guarded_plugin<T>(what: &str, refused: T, f: impl FnOnce() -> T) -> T {
+    if inside_lua_call() {
+        log::write(
+            ngx::log::ngx_cycle_log().as_ptr(),
+            LogLevel::Error,
+            format_args!(
+                "proxy-wasm: {what} refused: called from Lua code a plugin is running (a foreign function); \
+                 resty.proxy-wasm cannot be re-entered from inside a plugin"
+            ),
+        );
+        return refused;
+    }
+    guarded(what, refused, f)
+}
+
+/// Free `d` now, or once the running plugin call returns.
+fn free_later_if_running(d: Deferred) {
+    if inside_lua_call() {
+        DEFERRED.with(|q| q.borrow_mut().push(d));
+    } else {
+        crate::unwind::catch("free", (), || drop(d));
     }
 }
 
@@ -111,7 +141,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_load(
     vm_config: *const u8,
     vm_config_len: usize,
 ) -> *mut c_void {
-    guarded("ngx_proxy_wasm_load", std::ptr::null_mut(), || {
+    guarded_plugin("ngx_proxy_wasm_load", std::ptr::null_mut(), || {
         // SAFETY: guaranteed by the caller.
         let (name, code, vm_config) = unsafe {
             (
@@ -142,12 +172,12 @@ pub unsafe extern "C" fn ngx_proxy_wasm_load(
 /// `plugin` must come from `ngx_proxy_wasm_load` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_proxy_wasm_unload(plugin: *mut c_void) {
-    guarded("ngx_proxy_wasm_unload", (), || {
-        if !plugin.is_null() {
-            // SAFETY: guaranteed by the caller.
-            drop(unsafe { Box::from_raw(plugin as *mut Plugin) });
-        }
-    })
+    if !plugin.is_null() {
+        // SAFETY: guaranteed by the caller.
+        free_later_if_running(Deferred::Plugin(unsafe {
+            Box::from_raw(plugin as *mut Plugin)
+        }));
+    }
 }
 
 /// Create and configure a root context ("plugin ctx"). Returns null (and logs why) on failure.
@@ -160,7 +190,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_configure(
     conf: *const u8,
     conf_len: usize,
 ) -> *mut c_void {
-    guarded("ngx_proxy_wasm_on_configure", std::ptr::null_mut(), || {
+    guarded_plugin("ngx_proxy_wasm_on_configure", std::ptr::null_mut(), || {
         if plugin.is_null() {
             return std::ptr::null_mut();
         }
@@ -183,12 +213,12 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_configure(
 /// `ctx` must come from `ngx_proxy_wasm_on_configure` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_proxy_wasm_delete_plugin_ctx(ctx: *mut c_void) {
-    guarded("ngx_proxy_wasm_delete_plugin_ctx", (), || {
-        if !ctx.is_null() {
-            // SAFETY: guaranteed by the caller.
-            drop(unsafe { Box::from_raw(ctx as *mut RootContext) });
-        }
-    })
+    if !ctx.is_null() {
+        // SAFETY: guaranteed by the caller.
+        free_later_if_running(Deferred::Root(unsafe {
+            Box::from_raw(ctx as *mut RootContext)
+        }));
+    }
 }
 
 /// Run one HTTP callback of `ctx` for request `r`: request headers (0), request body (1), response headers
@@ -207,7 +237,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
     eof: c_int,
     out: *mut ngx_proxy_wasm_result_t,
 ) -> c_int {
-    guarded("ngx_proxy_wasm_on_http", NGX_PROXY_WASM_ERROR, || {
+    guarded_plugin("ngx_proxy_wasm_on_http", NGX_PROXY_WASM_ERROR, || {
         if r.is_null() || ctx.is_null() || out.is_null() {
             return NGX_PROXY_WASM_ERROR;
         }
@@ -260,7 +290,7 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http_call_response(
     body_len: usize,
     out: *mut ngx_proxy_wasm_result_t,
 ) -> c_int {
-    guarded(
+    guarded_plugin(
         "ngx_proxy_wasm_on_http_call_response",
         NGX_PROXY_WASM_ERROR,
         || {
@@ -359,7 +389,14 @@ fn finish(
             }
         }
     }
-    report(backend, root.plugin_name(), phase, outcome, out)
+    let rc = report(backend, root.plugin_name(), phase, outcome, out);
+    if rc == NGX_PROXY_WASM_ERROR {
+        // The host refused what the callback asked for (reported above): the plugin is finished for the request.
+        if let Ok(http) = rctx.context(root, backend) {
+            http.fail();
+        }
+    }
+    rc
 }
 
 /// Flatten `calls` into one map (see `ngx_proxy_wasm_result_t::calls`).

@@ -34,11 +34,12 @@ pub(crate) fn is_main(r: *mut ngx_http_request_t) -> bool {
     unsafe { (*r).main == r }
 }
 
-/// Whether the response callbacks of the location's plugins run for this response: main requests only, and
-/// not for a response a plugin sent itself.
+/// Whether the response callbacks of the location's plugins run for this response: main requests only, not
+/// for a response a plugin sent itself, and never for the module's own error response.
 fn response_callbacks_apply(r: *mut ngx_http_request_t) -> bool {
     // SAFETY: `r` is a live request.
-    is_main(r) && !unsafe { existing_request_ctx(r) }.is_some_and(|c| c.local_response)
+    is_main(r)
+        && !unsafe { existing_request_ctx(r) }.is_some_and(|c| c.local_response || c.host_error)
 }
 
 pub(crate) fn report_failure(
@@ -141,6 +142,8 @@ pub(crate) fn run_chain(
             Ok(outcome)
         });
         match result {
+            // The plugin failed earlier on this request: it is finished for it, the chain goes on without it.
+            Ok(outcome) if outcome.finished => {}
             Ok(outcome) => {
                 if let Some(resp) = outcome.local_response {
                     return ChainEnd::Respond(resp);
@@ -169,6 +172,7 @@ pub(crate) fn run_chain(
             Err(e) => {
                 report_failure(&backend, filter, what, &e, lc.failure());
                 if lc.failure() == Failure::Closed {
+                    rctx.host_error = true;
                     return ChainEnd::Fail;
                 }
             }
@@ -277,7 +281,7 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
                 .unwrap_or(NGX_ERROR as ngx_int_t)
         }
     };
-    let failed = std::panic::catch_unwind(|| {
+    let failed = crate::unwind::catch("the header filter", true, || {
         let Some(lc) = loc_conf(r) else { return false };
         if lc.filters.is_none() || !response_callbacks_apply(r) {
             return false;
@@ -298,7 +302,10 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
                 // SAFETY: `r` is live and its headers are not sent yet.
                 unsafe {
                     let mut backend = RequestBackend::new(r);
-                    let _ = backend.map_remove(proxy_wasm_host::MapType::HttpResponseHeaders, b"content-length");
+                    let _ = backend.map_remove(
+                        proxy_wasm_host::MapType::HttpResponseHeaders,
+                        b"content-length",
+                    );
                 }
             }
         }
@@ -316,9 +323,13 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
             }
             ChainEnd::Fail | ChainEnd::Close => true,
         }
-    })
-    .unwrap_or(true);
+    });
     if failed {
+        // SAFETY: `r` is live; the reference does not outlive this statement.
+        if let Some(rctx) = unsafe { existing_request_ctx(r) } {
+            // The 500 that replaces the response runs no plugin callbacks (none may fail on it again).
+            rctx.host_error = true;
+        }
         // SAFETY: `r` is live; this is nginx's way for a header filter to replace the response with an error.
         return unsafe {
             ngx_http_filter_finalize_request(
@@ -347,70 +358,89 @@ pub(crate) unsafe extern "C" fn body_filter(
     if input.is_null() {
         return next(input);
     }
-    let result = std::panic::catch_unwind(|| -> Result<Option<*mut ngx_chain_t>, ()> {
-        let Some(lc) = loc_conf(r) else {
-            return Ok(None);
-        };
-        let Some(filters) = lc.filters.as_ref() else {
-            return Ok(None);
-        };
-        if !filters.iter().any(|f| f.response_body) || !response_callbacks_apply(r) {
-            return Ok(None);
-        }
-        // SAFETY: `input` is the chain nginx hands to body filters; buffers in memory hold pos..last.
-        let (mut chunk, eos, readable) = unsafe { collect(input) };
-        if !readable {
-            return Ok(None);
-        }
-        let mut changed = false;
-        let result = run_chain(
-            r,
-            lc,
-            "proxy_on_response_body",
-            0,
-            Calls::Drop,
-            |http, backend, filter| {
-                if !filter.response_body {
-                    return None;
-                }
-                let r = http.on_response_body(backend, &chunk, eos);
-                if let Ok(Outcome {
-                    body: Some(body), ..
-                }) = &r
-                {
-                    chunk = body.clone();
-                    changed = true;
-                }
-                Some(r)
-            },
-        );
-        match result {
-            ChainEnd::Fail | ChainEnd::Close => Err(()),
-            _ if !changed => Ok(None),
-            _ => {
-                // SAFETY: `input` and `r` are live; consumed buffers are marked empty.
-                unsafe {
-                    let mut cl = input;
-                    while !cl.is_null() {
-                        let b = (*cl).buf;
-                        (*b).pos = (*b).last;
-                        (*b).file_pos = (*b).file_last;
-                        cl = (*cl).next;
+    let result = crate::unwind::catch(
+        "the body filter",
+        Err(()),
+        || -> Result<Option<*mut ngx_chain_t>, ()> {
+            let Some(lc) = loc_conf(r) else {
+                return Ok(None);
+            };
+            let Some(filters) = lc.filters.as_ref() else {
+                return Ok(None);
+            };
+            if !filters.iter().any(|f| f.response_body) || !response_callbacks_apply(r) {
+                return Ok(None);
+            }
+            // SAFETY: `input` is the chain nginx hands to body filters; buffers in memory hold pos..last.
+            let (mut chunk, eos, readable) = unsafe { collect(input) };
+            if !readable {
+                // SAFETY: `r` is live.
+                let backend = unsafe { RequestBackend::new(r) };
+                let closed = lc.failure() == Failure::Closed;
+                log::write(
+                    backend.log_ptr(),
+                    LogLevel::Error,
+                    format_args!(
+                        "proxy-wasm: the response body could not be read for proxy_on_response_body (a file buffer \
+                         read failed); {}",
+                        if closed {
+                            "aborting the response (proxy_wasm_failure closed)"
+                        } else {
+                            "passing it on without the plugins (proxy_wasm_failure open)"
+                        }
+                    ),
+                );
+                return if closed { Err(()) } else { Ok(None) };
+            }
+            let mut changed = false;
+            let result = run_chain(
+                r,
+                lc,
+                "proxy_on_response_body",
+                0,
+                Calls::Drop,
+                |http, backend, filter| {
+                    if !filter.response_body {
+                        return None;
                     }
-                    if chunk.is_empty() && !eos {
-                        // A plugin holds the body (Pause): nothing goes out now.
-                        return Ok(Some(ptr::null_mut()));
+                    let r = http.on_response_body(backend, &chunk, eos);
+                    if let Ok(Outcome {
+                        body: Some(body), ..
+                    }) = &r
+                    {
+                        chunk = body.clone();
+                        changed = true;
                     }
-                    let out = chain_of(r, &chunk, eos);
-                    if out.is_null() {
-                        return Err(());
+                    Some(r)
+                },
+            );
+            match result {
+                ChainEnd::Fail | ChainEnd::Close => Err(()),
+                _ if !changed => Ok(None),
+                _ => {
+                    // SAFETY: `input` and `r` are live; consumed buffers are marked empty.
+                    unsafe {
+                        let mut cl = input;
+                        while !cl.is_null() {
+                            let b = (*cl).buf;
+                            (*b).pos = (*b).last;
+                            (*b).file_pos = (*b).file_last;
+                            cl = (*cl).next;
+                        }
+                        if chunk.is_empty() && !eos {
+                            // A plugin holds the body (Pause): nothing goes out now.
+                            return Ok(Some(ptr::null_mut()));
+                        }
+                        let out = chain_of(r, &chunk, eos);
+                        if out.is_null() {
+                            return Err(());
+                        }
+                        Ok(Some(out))
                     }
-                    Ok(Some(out))
                 }
             }
-        }
-    })
-    .unwrap_or(Err(()));
+        },
+    );
     match result {
         Ok(None) => next(input),
         Ok(Some(out)) if out.is_null() => NGX_OK as ngx_int_t,

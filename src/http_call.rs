@@ -207,6 +207,15 @@ impl PendingCall {
 }
 
 unsafe extern "C" fn timer_fired(ev: *mut ngx_event_t) {
+    // SAFETY: nginx calls event handlers with the event they were set on.
+    crate::unwind::catch("http call timer fired", (), || unsafe {
+        timer_fired_event(ev)
+    })
+}
+
+/// # Safety
+/// `ev` must be an event of a pending call (its timer, or its connection's).
+unsafe fn timer_fired_event(ev: *mut ngx_event_t) {
     // SAFETY: the timer's data is its boxed call, alive while the timer is set.
     unsafe {
         let me = (*ev).data as *mut PendingCall;
@@ -219,6 +228,15 @@ unsafe extern "C" fn timer_fired(ev: *mut ngx_event_t) {
 }
 
 unsafe extern "C" fn write_ready(wev: *mut ngx_event_t) {
+    // SAFETY: nginx calls event handlers with the event they were set on.
+    crate::unwind::catch("http call write ready", (), || unsafe {
+        write_ready_event(wev)
+    })
+}
+
+/// # Safety
+/// `wev` must be an event of a pending call (its timer, or its connection's).
+unsafe fn write_ready_event(wev: *mut ngx_event_t) {
     // SAFETY: the connection's data is its boxed call while the connection is open.
     unsafe {
         let c = (*wev).data as *mut ngx_connection_t;
@@ -242,11 +260,20 @@ unsafe extern "C" fn write_ready(wev: *mut ngx_event_t) {
                 return PendingCall::finish(me, Err(format!("cannot send the request: {why}")));
             }
         }
-        read_ready((*c).read);
+        read_ready_event((*c).read);
     }
 }
 
 unsafe extern "C" fn read_ready(rev: *mut ngx_event_t) {
+    // SAFETY: nginx calls event handlers with the event they were set on.
+    crate::unwind::catch("http call read ready", (), || unsafe {
+        read_ready_event(rev)
+    })
+}
+
+/// # Safety
+/// `rev` must be an event of a pending call (its timer, or its connection's).
+unsafe fn read_ready_event(rev: *mut ngx_event_t) {
     // SAFETY: the connection's data is its boxed call while the connection is open.
     unsafe {
         let c = (*rev).data as *mut ngx_connection_t;

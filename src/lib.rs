@@ -15,6 +15,7 @@ mod log;
 mod request;
 mod shared;
 mod timer;
+mod unwind;
 
 use std::ffi::{c_char, c_void};
 use std::ptr::addr_of;
@@ -39,42 +40,48 @@ impl HttpModule for Module {
     }
 
     unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-        proxy_wasm_host::set_default_backend(backend::cycle_backend);
-        shared::ensure_region();
-        // SAFETY: nginx calls postconfiguration with a valid configuration.
-        let cf = unsafe { &mut *cf };
-        let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(cf) else {
-            return Status::NGX_ERROR.into();
-        };
-        let handlers: [(usize, ngx_http_handler_pt); 2] = [
-            (
-                ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize,
-                Some(access::access_handler),
-            ),
-            (
-                ngx_http_phases_NGX_HTTP_LOG_PHASE as usize,
-                Some(request::log_phase_handler),
-            ),
-        ];
-        for (phase, handler) in handlers {
-            // SAFETY: the phase arrays are initialised by the http core module before postconfiguration.
-            let h = unsafe { ngx_array_push(&mut cmcf.phases[phase].handlers) }
-                as *mut ngx_http_handler_pt;
-            if h.is_null() {
-                return Status::NGX_ERROR.into();
-            }
-            // SAFETY: `h` points to a fresh slot of the handlers array.
-            unsafe { *h = handler };
-        }
-        // SAFETY: filters are chained once, here, while nginx is single-threaded and reading its configuration.
-        unsafe {
-            handlers::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
-            ngx::ffi::ngx_http_top_header_filter = Some(handlers::header_filter);
-            handlers::NEXT_BODY_FILTER = ngx::ffi::ngx_http_top_body_filter;
-            ngx::ffi::ngx_http_top_body_filter = Some(handlers::body_filter);
-        }
-        Status::NGX_OK.into()
+        crate::unwind::catch("postconfiguration", Status::NGX_ERROR.into(), || {
+            postconfiguration(cf)
+        })
     }
+}
+
+fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+    proxy_wasm_host::set_default_backend(backend::cycle_backend);
+    shared::ensure_region();
+    // SAFETY: nginx calls postconfiguration with a valid configuration.
+    let cf = unsafe { &mut *cf };
+    let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(cf) else {
+        return Status::NGX_ERROR.into();
+    };
+    let handlers: [(usize, ngx_http_handler_pt); 2] = [
+        (
+            ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize,
+            Some(access::access_handler),
+        ),
+        (
+            ngx_http_phases_NGX_HTTP_LOG_PHASE as usize,
+            Some(request::log_phase_handler),
+        ),
+    ];
+    for (phase, handler) in handlers {
+        // SAFETY: the phase arrays are initialised by the http core module before postconfiguration.
+        let h =
+            unsafe { ngx_array_push(&mut cmcf.phases[phase].handlers) } as *mut ngx_http_handler_pt;
+        if h.is_null() {
+            return Status::NGX_ERROR.into();
+        }
+        // SAFETY: `h` points to a fresh slot of the handlers array.
+        unsafe { *h = handler };
+    }
+    // SAFETY: filters are chained once, here, while nginx is single-threaded and reading its configuration.
+    unsafe {
+        handlers::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
+        ngx::ffi::ngx_http_top_header_filter = Some(handlers::header_filter);
+        handlers::NEXT_BODY_FILTER = ngx::ffi::ngx_http_top_body_filter;
+        ngx::ffi::ngx_http_top_body_filter = Some(handlers::body_filter);
+    }
+    Status::NGX_OK.into()
 }
 
 // SAFETY (for both): the configuration types are what the directive handlers and nginx's conf offsets expect.
@@ -164,17 +171,28 @@ pub static mut ngx_http_proxy_wasm_module: ngx_module_t = ngx_module_t {
     ..ngx_module_t::default()
 };
 
-/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines, and its timer for
-/// ticks and queue deliveries.
+/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines, its own instance of
+/// every plugin the master loaded (configured again), and its timer for ticks and queue deliveries.
 unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
-    proxy_wasm_host::start_epoch_ticker();
-    timer::init_worker();
-    Status::NGX_OK.into()
+    unwind::catch("init_process", Status::NGX_ERROR.into(), || {
+        proxy_wasm_host::start_epoch_ticker();
+        proxy_wasm_host::start_worker(&mut *backend::cycle_backend());
+        timer::init_worker();
+        Status::NGX_OK.into()
+    })
 }
 
 /// `wasm_vm wasmtime;` (context: http). Accepted for compatibility with api7/wasm-nginx-module, whose
 /// configurations carry it; wasmtime is the only VM.
 extern "C" fn cmd_wasm_vm(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "wasm_vm", || cmd_wasm_vm_inner(cf, _cmd, _conf))
+}
+
+fn cmd_wasm_vm_inner(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,

@@ -52,7 +52,15 @@ pub(crate) fn plugin_line(log: *mut ngx_log_t, level: LogLevel, plugin: &str, me
 
 /// Write a host line (not from a plugin) to `log`.
 pub(crate) fn write(log: *mut ngx_log_t, level: LogLevel, args: std::fmt::Arguments<'_>) {
-    let level = ngx_level(level);
+    write_at(log, ngx_level(level), args);
+}
+
+/// Write an `[alert]` line: the module itself went wrong (a panic it caught).
+pub(crate) fn alert(log: *mut ngx_log_t, args: std::fmt::Arguments<'_>) {
+    write_at(log, ngx::ffi::NGX_LOG_ALERT as ngx_uint_t, args);
+}
+
+fn write_at(log: *mut ngx_log_t, level: ngx_uint_t, args: std::fmt::Arguments<'_>) {
     // SAFETY: callers pass a live nginx log.
     if log.is_null() || level > unsafe { (*log).log_level } {
         return;

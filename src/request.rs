@@ -36,6 +36,9 @@ pub(crate) struct RequestCtx {
     contexts: Contexts,
     /// Set when a plugin answered the request itself: its response does not go through the response callbacks.
     pub local_response: bool,
+    /// Set when the module answers the request with its own error (a plugin failed under
+    /// `proxy_wasm_failure closed`): that response runs no plugin callbacks.
+    pub host_error: bool,
     /// Progress of the directive path's access phase, which may wait for the request body and HTTP calls.
     pub access: AccessState,
     /// HTTP calls in flight (directive path); dropping one closes its connection. Boxed: nginx holds pointers
@@ -69,7 +72,9 @@ pub(crate) enum AccessState {
 }
 
 impl RequestCtx {
-    /// The HTTP context of `root` for this request, created on first use.
+    /// The HTTP context of `root` for this request, created on first use. When it cannot be created the error
+    /// is returned once, for the caller to report; a failed context stands in for it from then on, so the
+    /// plugin is finished for this request (its later callbacks are skipped).
     pub(crate) fn context(
         &mut self,
         root: &RootContext,
@@ -82,12 +87,20 @@ impl RequestCtx {
         if let Some(pos) = contexts.more.iter().position(|c| c.belongs_to(root)) {
             return Ok(&mut contexts.more[pos]);
         }
-        let http = root.new_http_context(backend)?;
-        if contexts.first.is_none() {
-            return Ok(contexts.first.insert(http));
+        let (http, error) = match root.new_http_context(backend) {
+            Ok(http) => (http, None),
+            Err(e) => (HttpContext::failed(root), Some(e)),
+        };
+        let http = if contexts.first.is_none() {
+            contexts.first.insert(http)
+        } else {
+            contexts.more.push(http);
+            contexts.more.last_mut().expect("just pushed")
+        };
+        match error {
+            Some(e) => Err(e),
+            None => Ok(http),
         }
-        contexts.more.push(http);
-        Ok(contexts.more.last_mut().expect("just pushed"))
     }
 }
 
@@ -135,7 +148,7 @@ pub(crate) unsafe fn request_ctx<'a>(r: *mut ngx_http_request_t) -> Option<&'a m
 }
 
 unsafe extern "C" fn cleanup(data: *mut c_void) {
-    let _ = std::panic::catch_unwind(|| {
+    crate::unwind::catch("the request cleanup", (), || {
         // SAFETY: `data` is the state written in `request_ctx`; the pool calls this exactly once, then frees it.
         unsafe { std::ptr::drop_in_place(data as *mut RequestCtx) };
     });
@@ -143,7 +156,7 @@ unsafe extern "C" fn cleanup(data: *mut c_void) {
 
 /// Log phase: end every HTTP context the request opened, in the order they were opened.
 pub(crate) extern "C" fn log_phase_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
-    let _ = std::panic::catch_unwind(|| {
+    crate::unwind::catch("the log phase handler", (), || {
         // SAFETY: nginx runs log handlers with a live request.
         unsafe {
             let slot = ctx_slot(r);
@@ -153,7 +166,15 @@ pub(crate) extern "C" fn log_phase_handler(r: *mut ngx_http_request_t) -> ngx_in
             let ctx = &mut *(*slot as *mut RequestCtx);
             let mut backend = RequestBackend::new(r);
             for http in ctx.contexts.iter_mut() {
-                http.on_log(&mut backend);
+                if let Err(e) = http.on_log(&mut backend) {
+                    // The response is gone: the failure is reported, whatever the policy.
+                    crate::log::plugin_line(
+                        backend.log_ptr(),
+                        proxy_wasm_host::LogLevel::Error,
+                        http.plugin_name(),
+                        format!("the log phase failed: {e}").as_bytes(),
+                    );
+                }
             }
             ctx.contexts.clear();
         }

@@ -36,6 +36,16 @@ pub(crate) extern "C" fn cmd_shared_memory(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_shared_memory", || {
+        cmd_shared_memory_inner(cf, _cmd, _conf)
+    })
+}
+
+fn cmd_shared_memory_inner(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
     // SAFETY: nginx calls directive handlers with a valid `cf` whose `args` holds the directive's words.
     let args: &[ngx_str_t] = unsafe { (*(*cf).args).as_slice() };
     let value = args[1].as_bytes();
@@ -68,6 +78,16 @@ pub(crate) extern "C" fn cmd_metrics(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_metrics", || {
+        cmd_metrics_inner(cf, _cmd, _conf)
+    })
+}
+
+fn cmd_metrics_inner(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
     // SAFETY: `cf` is valid while the directive is read; the core location conf exists in a location.
     let Some(clcf) = (unsafe { NgxHttpCoreModule::location_conf_mut(&*cf) }) else {
         return NGX_CONF_ERROR;
@@ -77,6 +97,14 @@ pub(crate) extern "C" fn cmd_metrics(
 }
 
 extern "C" fn metrics_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    crate::unwind::catch(
+        "the metrics handler",
+        NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t,
+        || serve_metrics(r),
+    )
+}
+
+fn serve_metrics(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls content handlers with a live request.
     unsafe {
         if (*r).method & (NGX_HTTP_GET | NGX_HTTP_HEAD) as usize == 0 {
@@ -165,19 +193,21 @@ pub unsafe extern "C" fn ngx_proxy_wasm_shared_get(
     value_len: *mut usize,
     cas: *mut u32,
 ) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    match shared::get_data(unsafe { bytes_raw(key, key_len) }) {
-        Ok(Some((v, c))) => {
-            // SAFETY: guaranteed by the caller.
-            unsafe {
-                hand_out(&v, value, value_len);
-                *cas = c;
+    crate::unwind::catch("ngx_proxy_wasm_shared_get", FAILED, || {
+        // SAFETY: guaranteed by the caller.
+        match shared::get_data(unsafe { bytes_raw(key, key_len) }) {
+            Ok(Some((v, c))) => {
+                // SAFETY: guaranteed by the caller.
+                unsafe {
+                    hand_out(&v, value, value_len);
+                    *cas = c;
+                }
+                FOUND
             }
-            FOUND
+            Ok(None) => NOT_FOUND,
+            Err(e) => failed("shared data get", e),
         }
-        Ok(None) => NOT_FOUND,
-        Err(e) => failed("shared data get", e),
-    }
+    })
 }
 
 /// Store `value` under `key` (with `cas` 0: unconditionally). `FOUND` (stored), `CAS_MISMATCH` or `FAILED`.
@@ -192,13 +222,15 @@ pub unsafe extern "C" fn ngx_proxy_wasm_shared_set(
     value_len: usize,
     cas: u32,
 ) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let (key, value) = unsafe { (bytes_raw(key, key_len), bytes_raw(value, value_len)) };
-    match shared::set_data(key, value, cas) {
-        Ok(()) => FOUND,
-        Err(SharedError::CasMismatch) => CAS_MISMATCH,
-        Err(e) => failed("shared data set", e),
-    }
+    crate::unwind::catch("ngx_proxy_wasm_shared_set", FAILED, || {
+        // SAFETY: guaranteed by the caller.
+        let (key, value) = unsafe { (bytes_raw(key, key_len), bytes_raw(value, value_len)) };
+        match shared::set_data(key, value, cas) {
+            Ok(()) => FOUND,
+            Err(SharedError::CasMismatch) => CAS_MISMATCH,
+            Err(e) => failed("shared data set", e),
+        }
+    })
 }
 
 /// Remove `key`: `FOUND` (removed), `NOT_FOUND` or `FAILED`.
@@ -207,12 +239,14 @@ pub unsafe extern "C" fn ngx_proxy_wasm_shared_set(
 /// `key` must point to `key_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_proxy_wasm_shared_delete(key: *const u8, key_len: usize) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    match shared::delete_data(unsafe { bytes_raw(key, key_len) }) {
-        Ok(true) => FOUND,
-        Ok(false) => NOT_FOUND,
-        Err(e) => failed("shared data delete", e),
-    }
+    crate::unwind::catch("ngx_proxy_wasm_shared_delete", FAILED, || {
+        // SAFETY: guaranteed by the caller.
+        match shared::delete_data(unsafe { bytes_raw(key, key_len) }) {
+            Ok(true) => FOUND,
+            Ok(false) => NOT_FOUND,
+            Err(e) => failed("shared data delete", e),
+        }
+    })
 }
 
 /// The value of metric `name` (a histogram's sample count): `FOUND`, `NOT_FOUND` or `FAILED`.
@@ -225,19 +259,21 @@ pub unsafe extern "C" fn ngx_proxy_wasm_metric(
     name_len: usize,
     value: *mut i64,
 ) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let name = unsafe { bytes_raw(name, name_len) };
-    match shared::metrics() {
-        Ok(all) => match all.iter().find(|m| m.name == name) {
-            Some(m) => {
-                // SAFETY: guaranteed by the caller.
-                unsafe { *value = m.value };
-                FOUND
-            }
-            None => NOT_FOUND,
-        },
-        Err(e) => failed("metric", e),
-    }
+    crate::unwind::catch("ngx_proxy_wasm_metric", FAILED, || {
+        // SAFETY: guaranteed by the caller.
+        let name = unsafe { bytes_raw(name, name_len) };
+        match shared::metrics() {
+            Ok(all) => match all.iter().find(|m| m.name == name) {
+                Some(m) => {
+                    // SAFETY: guaranteed by the caller.
+                    unsafe { *value = m.value };
+                    FOUND
+                }
+                None => NOT_FOUND,
+            },
+            Err(e) => failed("metric", e),
+        }
+    })
 }
 
 /// Every metric in the Prometheus text format.
@@ -249,14 +285,16 @@ pub unsafe extern "C" fn ngx_proxy_wasm_metrics_text(
     text: *mut *const u8,
     len: *mut usize,
 ) -> c_int {
-    match shared::metrics() {
-        Ok(all) => {
-            // SAFETY: guaranteed by the caller.
-            unsafe { hand_out(shared::prometheus_text(&all).as_bytes(), text, len) };
-            FOUND
+    crate::unwind::catch("ngx_proxy_wasm_metrics_text", FAILED, || {
+        match shared::metrics() {
+            Ok(all) => {
+                // SAFETY: guaranteed by the caller.
+                unsafe { hand_out(shared::prometheus_text(&all).as_bytes(), text, len) };
+                FOUND
+            }
+            Err(e) => failed("metrics", e),
         }
-        Err(e) => failed("metrics", e),
-    }
+    })
 }
 
 /// A foreign function implemented in Lua (a LuaJIT FFI callback): arguments in; 0 with the result in
@@ -275,29 +313,31 @@ pub unsafe extern "C" fn ngx_proxy_wasm_register_foreign_function(
     name_len: usize,
     f: Option<ngx_proxy_wasm_foreign_fn>,
 ) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let name = unsafe { bytes_raw(name, name_len) };
-    let f = f.map(|f| -> proxy_wasm_host::ForeignFunction {
-        std::rc::Rc::new(move |args: &[u8]| {
-            if !crate::ffi::inside_lua_call() {
-                return Err(
+    crate::unwind::catch("ngx_proxy_wasm_register_foreign_function", FAILED, || {
+        // SAFETY: guaranteed by the caller.
+        let name = unsafe { bytes_raw(name, name_len) };
+        let f = f.map(|f| -> proxy_wasm_host::ForeignFunction {
+            std::rc::Rc::new(move |args: &[u8]| {
+                if !crate::ffi::inside_lua_call() {
+                    return Err(
                     "a Lua foreign function can only be called by plugins run through the Lua API \
                             (resty.proxy-wasm), not from the directive path or a timer"
                         .to_string(),
                 );
-            }
-            let mut out: *const u8 = std::ptr::null();
-            let mut out_len: usize = 0;
-            // SAFETY: the callback reads `args` during the call and fills `out`/`out_len`.
-            let rc = unsafe { f(args.as_ptr(), args.len(), &mut out, &mut out_len) };
-            if rc != 0 {
-                return Err("the Lua function failed (see the log line above)".to_string());
-            }
-            // SAFETY: the callback's result stays valid until it returns to us, and it just did; it is copied
-            // at once, before any Lua code runs again.
-            Ok(unsafe { bytes_raw(out, out_len) }.to_vec())
-        })
-    });
-    proxy_wasm_host::register_foreign_function(name, f);
-    FOUND
+                }
+                let mut out: *const u8 = std::ptr::null();
+                let mut out_len: usize = 0;
+                // SAFETY: the callback reads `args` during the call and fills `out`/`out_len`.
+                let rc = unsafe { f(args.as_ptr(), args.len(), &mut out, &mut out_len) };
+                if rc != 0 {
+                    return Err("the Lua function failed (see the log line above)".to_string());
+                }
+                // SAFETY: the callback's result stays valid until it returns to us, and it just did; it is copied
+                // at once, before any Lua code runs again.
+                Ok(unsafe { bytes_raw(out, out_len) }.to_vec())
+            })
+        });
+        proxy_wasm_host::register_foreign_function(name, f);
+        FOUND
+    })
 }

@@ -45,7 +45,9 @@ fn arm(after: Duration, replace: bool) {
     if ev.is_null() || stopping() {
         return;
     }
-    let ms = after.as_millis().min(u32::MAX as u128) as ngx_msec_t;
+    // Rounded up, and at least 1 ms: nginx runs a timer added with 0 ms again in the same pass of its timer
+    // loop, which would never return to the event loop.
+    let ms = after.as_micros().div_ceil(1000).clamp(1, u32::MAX as u128) as ngx_msec_t;
     // SAFETY: `ev` is the worker's event, used only on this thread; nginx's timer tree is initialised in a
     // worker (the pointer is only set in init_process).
     unsafe {
@@ -69,18 +71,12 @@ unsafe extern "C" fn fire(_ev: *mut ngx_event_t) {
     if stopping() {
         return;
     }
-    let run = std::panic::catch_unwind(|| {
+    crate::unwind::catch("the timer handler", (), || {
         let mut backend = cycle_backend();
         proxy_wasm_host::run_due(&mut *backend);
     });
-    if run.is_err() {
-        crate::log::write(
-            ngx::log::ngx_cycle_log().as_ptr(),
-            proxy_wasm_host::LogLevel::Critical,
-            format_args!("proxy-wasm: panic in the timer handler"),
-        );
-    }
-    if let Some(d) = proxy_wasm_host::next_timeout() {
+    if let Some(d) = crate::unwind::catch("the timer handler", None, proxy_wasm_host::next_timeout)
+    {
         arm(d, true);
     }
 }

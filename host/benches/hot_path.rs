@@ -121,7 +121,7 @@ fn main() {
         || {
             let mut http = root.new_http_context(&mut backend).unwrap();
             black_box(http.on_request_headers(&mut backend, true).unwrap());
-            http.on_log(&mut backend);
+            let _ = http.on_log(&mut backend);
         },
     );
 
@@ -182,7 +182,7 @@ fn main() {
                 || {
                     let mut http = root.new_http_context(&mut backend).unwrap();
                     black_box(http.on_request_headers(&mut backend, true).unwrap());
-                    http.on_log(&mut backend);
+                    let _ = http.on_log(&mut backend);
                 },
             );
             measure(

@@ -24,7 +24,9 @@ pub use cache::compilations;
 pub use engine::{epoch_ticker_parked, start_epoch_ticker};
 pub use error::Error;
 pub use foreign::{register_foreign_function, ForeignFunction};
-pub use plugin::{set_default_backend, DefaultBackend, HttpContext, Outcome, Plugin, RootContext};
+pub use plugin::{
+    set_default_backend, start_worker, DefaultBackend, HttpContext, Outcome, Plugin, RootContext,
+};
 pub use schedule::{next_timeout, run_due, set_waker};
 pub use types::{Action, LogLevel, MapType, Status};
 pub use vm::{CallResponse, HttpCall, LocalResponse, PluginOptions};

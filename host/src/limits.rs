@@ -68,3 +68,6 @@ pub const MAX_METRIC_NAME: usize = 256;
 pub const QUEUE_POLL_MS: u64 = 10;
 /// Shortest tick period honoured (`proxy_set_tick_period_milliseconds` with less is raised to it).
 pub const MIN_TICK_PERIOD_MS: u64 = 1;
+/// Least time between a tick callback's return and the next tick of that root context: however short the
+/// period and however long the callback ran, the worker gets back to its other events in between.
+pub const MIN_TICK_GAP_MS: u64 = 1;

@@ -54,6 +54,45 @@ struct Shared {
     /// Instances replaced after a trap since the plugin was loaded.
     traps: Cell<u64>,
     held_until: Cell<Option<Instant>>,
+    /// The process the current instance was started in (a forked worker starts its own: `start_worker`).
+    started_in: Cell<u32>,
+}
+
+thread_local! {
+    /// Every loaded plugin of this thread, for `start_worker`.
+    static PLUGINS: RefCell<Vec<std::rc::Weak<Shared>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Give this process its own instance of every plugin loaded before it was forked, configured again: a
+/// worker must not continue the instance the master started (every worker would draw the same "random"
+/// values, nonces and tokens from the state the master seeded). The master's instances validated the
+/// configuration (`nginx -t`); each worker starts its plugins (start function, `proxy_on_vm_start`,
+/// `proxy_on_configure`) itself, and failures are logged. Call once in each worker, before any request.
+pub fn start_worker(backend: &mut dyn Backend) {
+    let me = std::process::id();
+    let plugins: Vec<Rc<Shared>> = PLUGINS.with(|p| {
+        p.borrow()
+            .iter()
+            .filter_map(std::rc::Weak::upgrade)
+            .collect()
+    });
+    for plugin in plugins {
+        if plugin.started_in.get() == me {
+            continue;
+        }
+        match plugin.instantiate(backend) {
+            Ok(vm) => {
+                *plugin.current.borrow_mut() = Rc::new(RefCell::new(vm));
+                plugin.generation.set(plugin.generation.get() + 1);
+                plugin.started_in.set(me);
+            }
+            Err(e) => {
+                let msg = format!("cannot start in this worker: {e}");
+                backend.log(LogLevel::Error, &plugin.name, msg.as_bytes());
+            }
+        }
+    }
+    crate::schedule::configure_all(backend);
 }
 
 impl Shared {
@@ -179,7 +218,15 @@ impl Plugin {
                 crashes: RefCell::new(VecDeque::new()),
                 traps: Cell::new(0),
                 held_until: Cell::new(None),
+                started_in: Cell::new(std::process::id()),
             }),
+        })
+        .inspect(|plugin| {
+            PLUGINS.with(|p| {
+                let mut all = p.borrow_mut();
+                all.retain(|w| w.strong_count() > 0);
+                all.push(Rc::downgrade(&plugin.shared));
+            })
         })
     }
 
@@ -283,6 +330,15 @@ impl RootInner {
         Ok((bound.vm.clone(), bound.id))
     }
 
+    /// Configure the root context in its plugin's current instance now if it is not configured there yet (a
+    /// worker's fresh instance), logging a failure.
+    pub(crate) fn configure_now(&self, backend: &mut dyn Backend) {
+        if let Err(e) = self.current(backend) {
+            let msg = format!("cannot configure in this worker: {e}");
+            backend.log(LogLevel::Error, &self.plugin.name, msg.as_bytes());
+        }
+    }
+
     /// When the next tick is due, and whether the context watches shared queues.
     pub(crate) fn schedule(&self, now: Instant) -> (Option<Instant>, bool) {
         let bound = self.bound.borrow();
@@ -322,14 +378,22 @@ impl RootInner {
         };
         let mut vm = vm_rc.borrow_mut();
         if tick_due {
-            let (period, _) = self.tick.get();
-            self.tick
-                .set((period, Some(now + Duration::from_millis(period as u64))));
-            if let Some(f) = vm.cb.on_tick.clone() {
-                vm.state().effective_context = id;
-                if let Err(e) = vm.call(backend, "proxy_on_tick", &f, id as i32) {
-                    return log(backend, e);
+            let (period, due) = self.tick.get();
+            let result = match vm.cb.on_tick.clone() {
+                Some(f) => {
+                    vm.state().effective_context = id;
+                    vm.call(backend, "proxy_on_tick", &f, id as i32).map(|_| ())
                 }
+                None => Ok(()),
+            };
+            // The next tick is one period after this one was due, but never sooner than a little after this one
+            // returned: a tick that ran past its period skips the ticks it overran (they never queue up), and no
+            // period, however short, keeps the worker from its other events.
+            let after = Instant::now() + Duration::from_millis(crate::limits::MIN_TICK_GAP_MS);
+            let next = due.unwrap_or(now) + Duration::from_millis(period as u64);
+            self.tick.set((period, Some(next.max(after))));
+            if let Err(e) = result {
+                return log(backend, e);
             }
         }
         let watches: Vec<QueueWatch> = vm
@@ -383,36 +447,36 @@ impl Drop for RootInner {
         let bound = self.bound.borrow();
         let mut backend = default_backend();
         let mut vm = bound.vm.borrow_mut();
-        end_context(&mut vm, &mut *backend, bound.id, false);
+        if let Err(e) = end_context(&mut vm, &mut *backend, bound.id, false) {
+            let plugin = vm.state().plugin.clone();
+            backend.log(LogLevel::Error, &plugin, e.to_string().as_bytes());
+        }
     }
 }
 
-/// Run the end of a context: `proxy_on_done`, then (HTTP contexts) `proxy_on_log`, then `proxy_on_delete`.
-/// Failures were already reported by the calls that failed; the context is forgotten regardless. Nothing runs
-/// in an instance that trapped.
-fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) {
+/// Run the end of a context: `proxy_on_done`, then (HTTP contexts) `proxy_on_log`, then `proxy_on_delete`,
+/// stopping at the first that fails (its error is returned for the proxy to report once). The context is
+/// forgotten regardless. Nothing runs in an instance that trapped.
+fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) -> Result<(), Error> {
     if vm.is_failed() {
         vm.forget_context(id);
-        return;
+        return Ok(());
     }
     vm.state().effective_context = id;
-    let mut ok = true;
-    if let Some(done) = vm.cb.on_done.clone() {
-        let r = vm.call(backend, "proxy_on_done", &done, id as i32);
-        ok = report(backend, vm, r);
-    }
-    if log && ok {
-        if let Some(on_log) = vm.cb.on_log.clone() {
-            let r = vm.call(backend, "proxy_on_log", &on_log, id as i32);
-            ok = report(backend, vm, r);
+    let result = (|| {
+        if let Some(done) = vm.cb.on_done.clone() {
+            vm.call(backend, "proxy_on_done", &done, id as i32)?;
         }
-    }
-    if ok {
+        if log {
+            if let Some(on_log) = vm.cb.on_log.clone() {
+                vm.call(backend, "proxy_on_log", &on_log, id as i32)?;
+            }
+        }
         if let Some(delete) = vm.cb.on_delete.clone() {
-            let r = vm.call(backend, "proxy_on_delete", &delete, id as i32);
-            report(backend, vm, r);
+            vm.call(backend, "proxy_on_delete", &delete, id as i32)?;
         }
-    }
+        Ok(())
+    })();
     if vm.state().local_response.take().is_some() {
         let plugin = vm.state().plugin.clone();
         backend.log(
@@ -431,17 +495,7 @@ fn end_context(vm: &mut Vm, backend: &mut dyn Backend, id: u32, log: bool) {
         );
         backend.log(LogLevel::Info, &plugin, msg.as_bytes());
     }
-}
-
-fn report<T>(backend: &mut dyn Backend, vm: &mut Vm, r: Result<T, Error>) -> bool {
-    match r {
-        Ok(_) => true,
-        Err(e) => {
-            let plugin = vm.state().plugin.clone();
-            backend.log(LogLevel::Error, &plugin, e.to_string().as_bytes());
-            false
-        }
-    }
+    result
 }
 
 /// A configured root context. Cloning shares it; the context ends when the last clone and the last HTTP
@@ -499,6 +553,7 @@ impl RootContext {
             id,
             ended: false,
             paused_body: None,
+            failed: false,
         })
     }
 }
@@ -519,6 +574,9 @@ pub struct Outcome {
     pub resumed: bool,
     /// The plugin called `proxy_close_stream`: the proxy closes the connection without a (further) response.
     pub close: bool,
+    /// Nothing ran: the plugin failed earlier on this request and is finished for it. The proxy goes on as if
+    /// the plugin were absent (the failure was reported once, when it happened).
+    pub finished: bool,
 }
 
 /// The Proxy-Wasm context of one request for one root context.
@@ -530,9 +588,57 @@ pub struct HttpContext {
     ended: bool,
     /// The response body held while the plugin pauses it (`on_response_body`).
     paused_body: Option<Vec<u8>>,
+    /// Set when a callback of this context failed (or the proxy refused what it asked for): the plugin is
+    /// finished for this request and none of its later callbacks run.
+    failed: bool,
 }
 
 impl HttpContext {
+    /// The context of a request whose plugin could not even start on it (`new_http_context` failed, and the
+    /// proxy reported that error): every callback is skipped as for a failed context, nothing ends in the
+    /// instance.
+    pub fn failed(root: &RootContext) -> HttpContext {
+        HttpContext {
+            root: root.inner.clone(),
+            vm: root.inner.bound.borrow().vm.clone(),
+            id: 0,
+            ended: true,
+            paused_body: None,
+            failed: true,
+        }
+    }
+
+    /// Whether the plugin failed on this request (it is finished for it: later callbacks are skipped).
+    pub fn is_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Finish the plugin for this request after the proxy refused what a callback asked for (reported by the
+    /// proxy): its later callbacks are skipped, as after a trap.
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// The one gate of every stream callback: a failed context runs nothing (`Outcome::finished`); a callback
+    /// that fails finishes the context. The proxy reports the error it gets, once, and applies its policy.
+    fn gate(
+        &mut self,
+        f: impl FnOnce(&mut HttpContext) -> Result<Outcome, Error>,
+    ) -> Result<Outcome, Error> {
+        if self.failed {
+            return Ok(Outcome {
+                finished: true,
+                ..Outcome::default()
+            });
+        }
+        let r = f(self);
+        if r.is_err() {
+            self.failed = true;
+            self.paused_body = None;
+        }
+        r
+    }
+
     pub fn id(&self) -> u32 {
         self.id
     }
@@ -593,7 +699,7 @@ impl HttpContext {
         backend: &mut dyn Backend,
         end_of_stream: bool,
     ) -> Result<Outcome, Error> {
-        self.headers(backend, MapType::HttpRequestHeaders, true, end_of_stream)
+        self.gate(|c| c.headers(backend, MapType::HttpRequestHeaders, true, end_of_stream))
     }
 
     /// `proxy_on_response_headers`.
@@ -602,7 +708,7 @@ impl HttpContext {
         backend: &mut dyn Backend,
         end_of_stream: bool,
     ) -> Result<Outcome, Error> {
-        self.headers(backend, MapType::HttpResponseHeaders, false, end_of_stream)
+        self.gate(|c| c.headers(backend, MapType::HttpResponseHeaders, false, end_of_stream))
     }
 
     fn body(
@@ -653,7 +759,7 @@ impl HttpContext {
         chunk: &[u8],
         end_of_stream: bool,
     ) -> Result<Outcome, Error> {
-        self.body(backend, BufferType::HttpRequestBody, chunk, end_of_stream)
+        self.gate(|c| c.body(backend, BufferType::HttpRequestBody, chunk, end_of_stream))
     }
 
     /// `proxy_on_response_body` with one chunk of the response body.
@@ -663,6 +769,15 @@ impl HttpContext {
     /// the new chunk; the buffer goes out when a call returns `Continue` or at the end of the body. At most
     /// `limits::MAX_PAUSED_BODY` bytes are held; past that the call fails.
     pub fn on_response_body(
+        &mut self,
+        backend: &mut dyn Backend,
+        chunk: &[u8],
+        end_of_stream: bool,
+    ) -> Result<Outcome, Error> {
+        self.gate(|c| c.response_body(backend, chunk, end_of_stream))
+    }
+
+    fn response_body(
         &mut self,
         backend: &mut dyn Backend,
         chunk: &[u8],
@@ -715,6 +830,15 @@ impl HttpContext {
         token: u32,
         response: CallResponse,
     ) -> Result<Outcome, Error> {
+        self.gate(|c| c.call_response(backend, token, response))
+    }
+
+    fn call_response(
+        &mut self,
+        backend: &mut dyn Backend,
+        token: u32,
+        response: CallResponse,
+    ) -> Result<Outcome, Error> {
         let mut vm = self.vm.borrow_mut();
         let vm = &mut *vm;
         if vm.state().pending_calls.get(&token) != Some(&self.id) {
@@ -761,13 +885,20 @@ impl HttpContext {
         }
     }
 
-    /// End the request: `proxy_on_done`, `proxy_on_log`, `proxy_on_delete`.
-    pub fn on_log(&mut self, backend: &mut dyn Backend) {
-        if !self.ended {
-            self.ended = true;
-            let mut vm = self.vm.borrow_mut();
-            end_context(&mut vm, backend, self.id, true);
+    /// End the request: `proxy_on_done`, `proxy_on_log`, `proxy_on_delete` (none of them after a failure: the
+    /// context is only forgotten). Returns the failure of one of them, which the proxy reports; the context is
+    /// ended regardless.
+    pub fn on_log(&mut self, backend: &mut dyn Backend) -> Result<(), Error> {
+        if self.ended {
+            return Ok(());
         }
+        self.ended = true;
+        let mut vm = self.vm.borrow_mut();
+        if self.failed {
+            vm.forget_context(self.id);
+            return Ok(());
+        }
+        end_context(&mut vm, backend, self.id, true)
     }
 }
 
@@ -775,9 +906,16 @@ impl Drop for HttpContext {
     fn drop(&mut self) {
         if !self.ended {
             self.ended = true;
-            let mut backend = default_backend();
             let mut vm = self.vm.borrow_mut();
-            end_context(&mut vm, &mut *backend, self.id, false);
+            if self.failed {
+                vm.forget_context(self.id);
+                return;
+            }
+            let mut backend = default_backend();
+            if let Err(e) = end_context(&mut vm, &mut *backend, self.id, false) {
+                let plugin = vm.state().plugin.clone();
+                backend.log(LogLevel::Error, &plugin, e.to_string().as_bytes());
+            }
         }
     }
 }
@@ -819,5 +957,6 @@ fn finish(
         calls,
         resumed,
         close,
+        finished: false,
     })
 }

@@ -61,6 +61,13 @@ pub fn next_timeout() -> Option<Duration> {
     next
 }
 
+/// Configure every root context of this thread in its plugin's current instance (after `start_worker`).
+pub(crate) fn configure_all(backend: &mut dyn Backend) {
+    for root in live_roots() {
+        root.configure_now(backend);
+    }
+}
+
 /// Run every tick that is due and deliver queue items that arrived, logging failures through `backend`.
 pub fn run_due(backend: &mut dyn Backend) {
     let now = Instant::now();

@@ -135,7 +135,9 @@ fn run(seed: u64) -> Result<(), String> {
             return Err(format!("{what}: {e}"));
         }
     }
-    http.on_log(&mut backend);
+    if let Err(e) = http.on_log(&mut backend) {
+        return Err(format!("on_log: {e}"));
+    }
     if let Some((_, line)) = backend.logs.iter().find(|(_, l)| l.contains("trapped")) {
         return Err(format!("log: {line}"));
     }

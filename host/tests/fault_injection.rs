@@ -30,7 +30,7 @@ fn answers_with_configured_status_and_body() {
     let response = outcome.local_response.expect("a local response");
     assert_eq!(response.status, 200);
     assert_eq!(response.body, b"hello world");
-    http.on_log(&mut req);
+    http.on_log(&mut req).unwrap();
     assert!(req.logs.is_empty(), "{:?}", req.logs);
 }
 

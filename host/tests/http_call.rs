@@ -70,7 +70,7 @@ fn a_dispatched_call_is_in_the_outcome_and_its_response_reaches_the_plugin() {
         Err(Error::BadArgument(m)) => assert!(m.contains("token 1"), "{m}"),
         other => panic!("{other:?}"),
     }
-    http.on_log(&mut req);
+    http.on_log(&mut req).unwrap();
 }
 
 #[test]

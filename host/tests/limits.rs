@@ -89,11 +89,13 @@ fn a_fresh_instance_serves_the_next_request_after_a_trap() {
         http.on_request_headers(&mut req, true),
         Err(Error::Trap { .. })
     ));
-    // The trapped context stays failed ...
-    assert!(matches!(
-        http.on_request_headers(&mut req, true),
-        Err(Error::Unusable(_))
-    ));
+    // The plugin is finished for that request: its later callbacks run nothing and report nothing ...
+    let logged = req.logs.len();
+    let later = http.on_response_headers(&mut req, true).unwrap();
+    assert!(later.finished, "{later:?}");
+    assert!(http.is_failed());
+    http.on_log(&mut req).unwrap();
+    assert_eq!(req.logs.len(), logged, "{:?}", req.logs);
 
     // ... but the next request gets a fresh instance, configured again, and is served.
     let mut req = request(0);
@@ -163,7 +165,7 @@ fn a_leaky_instance_is_recycled_before_it_reaches_its_cap() {
         let mut http = root.new_http_context(&mut req).unwrap();
         http.on_request_headers(&mut req, true)
             .unwrap_or_else(|e| panic!("request {i}: {e}"));
-        http.on_log(&mut req);
+        http.on_log(&mut req).unwrap();
         if req.logged("instance recycled") {
             recycled += 1;
         }
