@@ -41,6 +41,19 @@ fn wait(r: *mut ngx_http_request_t, then: AccessState) -> ngx_int_t {
     }
 }
 
+/// Hold the request a plugin paused until it continues it (`pause.rs`); `then` is where the phase goes on.
+fn pause(r: *mut ngx_http_request_t, lc: &LocConf, filter: usize, then: AccessState) -> ngx_int_t {
+    // SAFETY: `r` is live; the reference does not outlive this call.
+    match unsafe { existing_request_ctx(r) } {
+        Some(rctx) => {
+            rctx.access = AccessState::Waiting(Box::new(then));
+            rctx.pause = Some(crate::pause::Pause::start(r, filter, lc.pause_timeout_ms()));
+            NGX_DONE as ngx_int_t
+        }
+        None => ERROR,
+    }
+}
+
 pub(crate) extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     let rc = crate::unwind::catch("the access handler", ERROR, || access(r));
     if rc == ERROR {
@@ -102,6 +115,9 @@ fn headers(r: *mut ngx_http_request_t, lc: &LocConf, next: usize) -> ngx_int_t {
         ChainEnd::Fail => return ERROR,
         ChainEnd::Close => return NGX_HTTP_CLOSE as ngx_int_t,
         ChainEnd::Wait { next } => return wait(r, AccessState::Headers { next }),
+        ChainEnd::Pause { filter, next } => {
+            return pause(r, lc, filter, AccessState::Headers { next })
+        }
     }
     let wants_body = lc
         .filters
@@ -212,6 +228,16 @@ fn body_chain(
         ChainEnd::Close => NGX_HTTP_CLOSE as ngx_int_t,
         ChainEnd::Wait { next } => wait(
             r,
+            AccessState::Body {
+                next,
+                body,
+                changed,
+            },
+        ),
+        ChainEnd::Pause { filter, next } => pause(
+            r,
+            lc,
+            filter,
             AccessState::Body {
                 next,
                 body,

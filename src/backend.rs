@@ -222,17 +222,14 @@ fn is_framing(key: &[u8]) -> bool {
 unsafe fn link_header(slot: *mut *mut ngx_table_elt_t, h: *mut ngx_table_elt_t) {
     // SAFETY: guaranteed by the caller; chained elements live in the request's pool.
     unsafe {
-        if (*slot).is_null() {
-            *slot = h;
-            return;
-        }
+        #[cfg_attr(not(ngx_table_elt_next), allow(unused_mut))]
+        let mut at = slot;
         #[cfg(ngx_table_elt_next)]
-        {
-            let mut at = *slot;
-            while !(*at).next.is_null() {
-                at = (*at).next;
-            }
-            (*at).next = h;
+        while !(*at).is_null() {
+            at = &mut (**at).next;
+        }
+        if (*at).is_null() {
+            *at = h;
         }
     }
 }

@@ -7,11 +7,13 @@
 //!                                                    # defaults: time_limit=10ms memory_limit=128m
 //! proxy_wasm NAME [CONFIGURATION];                   # http, server, location; attach (repeatable: a chain)
 //! proxy_wasm_failure closed | open;                  # http, server, location; default closed
+//! proxy_wasm_pause_timeout TIME;                     # http, server, location; default 60s
 //! ```
 //!
 //! Plugins are compiled, instantiated and configured while nginx reads its configuration (in the master), so
 //! `nginx -t` reports a bad file, a module that is not a plugin, an import the host lacks or a configuration
-//! the plugin refuses, with the file and line of the directive. Workers inherit the instances through fork.
+//! the plugin refuses, with the file and line of the directive. Each worker then starts its own instances
+//! (`proxy_wasm_host::start_worker`).
 
 use std::ffi::{c_char, c_void};
 use std::rc::Rc;
@@ -57,11 +59,20 @@ pub(crate) struct LocConf {
     /// The chain, in directive order; `None` when this level has no `proxy_wasm` (inherits its parent's).
     pub filters: Option<Rc<Vec<Filter>>>,
     pub failure: Option<Failure>,
+    /// How long a request a plugin paused waits to be continued (ms).
+    pub pause_timeout_ms: Option<u64>,
 }
+
+/// `proxy_wasm_pause_timeout`'s default.
+const DEFAULT_PAUSE_TIMEOUT_MS: u64 = 60_000;
 
 impl LocConf {
     pub fn failure(&self) -> Failure {
         self.failure.unwrap_or(Failure::Closed)
+    }
+
+    pub fn pause_timeout_ms(&self) -> u64 {
+        self.pause_timeout_ms.unwrap_or(DEFAULT_PAUSE_TIMEOUT_MS)
     }
 }
 
@@ -72,6 +83,9 @@ impl Merge for LocConf {
         }
         if self.failure.is_none() {
             self.failure = prev.failure;
+        }
+        if self.pause_timeout_ms.is_none() {
+            self.pause_timeout_ms = prev.pause_timeout_ms;
         }
         Ok(())
     }
@@ -301,4 +315,40 @@ fn cmd_proxy_wasm_failure_inner(
         }
     };
     NGX_CONF_OK
+}
+
+/// `proxy_wasm_pause_timeout TIME;`
+pub(crate) extern "C" fn cmd_proxy_wasm_pause_timeout(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_pause_timeout", || {
+        // SAFETY: registered with NGX_HTTP_LOC_CONF_OFFSET, so `conf` is our location conf.
+        let lc = unsafe { &mut *(conf as *mut LocConf) };
+        if lc.pause_timeout_ms.is_some() {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "\"proxy_wasm_pause_timeout\" directive is duplicate"
+            );
+            return NGX_CONF_ERROR;
+        }
+        let value = args(cf)[1].as_bytes();
+        match parse_ms(value) {
+            Some(ms) => {
+                lc.pause_timeout_ms = Some(ms);
+                NGX_CONF_OK
+            }
+            None => {
+                ngx_conf_log_error!(
+                    NGX_LOG_EMERG,
+                    cf,
+                    "invalid value \"{}\" in \"proxy_wasm_pause_timeout\": a time such as 500ms or 30s",
+                    String::from_utf8_lossy(value)
+                );
+                NGX_CONF_ERROR
+            }
+        }
+    })
 }

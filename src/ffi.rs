@@ -13,7 +13,8 @@ use std::ffi::{c_int, c_void};
 
 use ngx::ffi::ngx_http_request_t;
 use proxy_wasm_host::{
-    limits, map, Action, CallResponse, HttpCall, LogLevel, Outcome, Plugin, RootContext,
+    limits, map, CallResponse, Continued, HttpCall, HttpContext, LogLevel, Outcome, Plugin,
+    RootContext,
 };
 
 use crate::backend::{bytes_raw, cycle_backend, RequestBackend};
@@ -43,6 +44,9 @@ const NGX_PROXY_WASM_LOCAL_RESPONSE: c_int = 1;
 const NGX_PROXY_WASM_BODY: c_int = 2;
 /// The plugin closed the stream (`proxy_close_stream`): Lua drops the connection (request phases) or fails.
 const NGX_PROXY_WASM_CLOSE: c_int = 3;
+/// The plugin paused the request with nothing pending: Lua waits (`ngx_proxy_wasm_pause_state`) until another
+/// callback continues or closes it.
+const NGX_PROXY_WASM_PAUSE: c_int = 4;
 
 /// Phases of `ngx_proxy_wasm_on_http`.
 const PHASE_REQUEST_HEADERS: c_int = 0;
@@ -339,6 +343,51 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http_call_response(
     )
 }
 
+/// Where a request `ctx`'s plugin paused stands: 0 still paused, 1 continued (the request goes on), 2 closed
+/// (the connection is dropped), -1 not paused by it or gone. On a timeout Lua calls it with `give_up` 1: the
+/// plugin is finished for the request (the failure policy's line is logged here) and -1 is returned.
+///
+/// # Safety
+/// `r` must be the live request of the calling handler, `ctx` a live plugin ctx.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_pause_state(
+    r: *mut ngx_http_request_t,
+    ctx: *mut c_void,
+    give_up: c_int,
+) -> c_int {
+    guarded_plugin("ngx_proxy_wasm_pause_state", -1, || {
+        if r.is_null() || ctx.is_null() {
+            return -1;
+        }
+        // SAFETY: guaranteed by the caller.
+        let root = unsafe { &*(ctx as *const RootContext) };
+        // SAFETY: `r` is the live request of the calling handler.
+        let mut backend = unsafe { RequestBackend::new(r) };
+        // SAFETY: as above; the reference does not outlive this call.
+        let Some(rctx) = (unsafe { request_ctx(r) }) else {
+            return -1;
+        };
+        let Ok(http) = rctx.context(root, &mut backend) else {
+            return -1;
+        };
+        if give_up != 0 {
+            http.fail();
+            log::plugin_line(
+                backend.log_ptr(),
+                LogLevel::Error,
+                root.plugin_name(),
+                b"the request it paused was not continued in time; the call fails",
+            );
+            return -1;
+        }
+        match http.take_continued() {
+            None => 0,
+            Some(Continued::Continue) => 1,
+            Some(Continued::Close) => 2,
+        }
+    })
+}
+
 /// Most bytes of an HTTP call's response body the Lua client reads before failing the call.
 #[no_mangle]
 pub extern "C" fn ngx_proxy_wasm_max_call_body() -> usize {
@@ -470,14 +519,19 @@ fn report(
             encode_calls(&outcome.calls, &mut s.calls);
             out.calls = s.calls.as_ptr();
             out.calls_len = s.calls.len();
-        } else if outcome.action == Some(Action::Pause) && phase != PHASE_RESPONSE_BODY {
+        } else if HttpContext::pauses(&outcome) {
+            if matches!(phase, PHASE_REQUEST_HEADERS | PHASE_REQUEST_BODY) {
+                return NGX_PROXY_WASM_PAUSE;
+            }
             // (A paused response body is held by the host core until the plugin continues.)
-            log::plugin_line(
-                backend.log_ptr(),
-                LogLevel::Warn,
-                plugin,
-                b"paused the stream with nothing pending (no local response, no HTTP call); continuing",
-            );
+            if phase == PHASE_RESPONSE_HEADERS {
+                log::plugin_line(
+                    backend.log_ptr(),
+                    LogLevel::Warn,
+                    plugin,
+                    b"proxy_on_response_headers returned Pause: a response cannot be held from Lua's header filter; continuing",
+                );
+            }
         }
         if let Some(body) = outcome.body {
             s.body = body;

@@ -12,7 +12,7 @@ use ngx::ffi::{
     ngx_http_send_header, ngx_int_t, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_OK,
 };
 use ngx::http::HttpModuleLocationConf;
-use proxy_wasm_host::{Error, HttpBackend, LocalResponse, LogLevel, Outcome};
+use proxy_wasm_host::{Error, HttpBackend, HttpContext, LocalResponse, LogLevel, Outcome};
 
 use crate::backend::RequestBackend;
 use crate::conf::{Failure, Filter, LocConf};
@@ -73,6 +73,9 @@ pub(crate) enum ChainEnd {
     Wait { next: usize },
     /// A plugin closed the stream (`proxy_close_stream`): the connection is dropped.
     Close,
+    /// Filter `filter` paused the request with nothing pending: it waits until the plugin continues it from
+    /// another callback; the chain then goes on at `next`.
+    Pause { filter: usize, next: usize },
 }
 
 /// What happens to HTTP calls a callback dispatched.
@@ -156,6 +159,21 @@ pub(crate) fn run_chain(
                         format!("{what}: the plugin closed the stream").as_bytes(),
                     );
                     return ChainEnd::Close;
+                }
+                if HttpContext::pauses(&outcome) {
+                    if calls == Calls::Perform {
+                        return ChainEnd::Pause {
+                            filter: index,
+                            next: index + 1,
+                        };
+                    }
+                    log::plugin_line(
+                        backend.log_ptr(),
+                        LogLevel::Warn,
+                        filter.root.plugin_name(),
+                        format!("{what} returned Pause: a response cannot be held on this path; continuing")
+                            .as_bytes(),
+                    );
                 }
                 if calls == Calls::Perform && !outcome.calls.is_empty() {
                     for c in &outcome.calls {
@@ -310,7 +328,7 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
             }
         }
         match result {
-            ChainEnd::Next | ChainEnd::Wait { .. } => false,
+            ChainEnd::Next | ChainEnd::Wait { .. } | ChainEnd::Pause { .. } => false,
             ChainEnd::Respond(_) => {
                 // SAFETY: `r` is live.
                 let backend = unsafe { RequestBackend::new(r) };

@@ -12,6 +12,7 @@ mod ffi;
 mod handlers;
 mod http_call;
 mod log;
+mod pause;
 mod request;
 mod shared;
 mod timer;
@@ -95,7 +96,7 @@ unsafe impl HttpModuleLocationConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 7] = [
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 8] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
@@ -124,6 +125,14 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 7] = [
         name: ngx_string!("proxy_wasm_failure"),
         type_: (ANY_LEVEL | NGX_CONF_TAKE1) as ngx_uint_t,
         set: Some(conf::cmd_proxy_wasm_failure),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_pause_timeout"),
+        type_: (ANY_LEVEL | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm_pause_timeout),
         conf: NGX_HTTP_LOC_CONF_OFFSET,
         offset: 0,
         post: std::ptr::null_mut(),
@@ -178,6 +187,7 @@ unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int
         proxy_wasm_host::start_epoch_ticker();
         proxy_wasm_host::start_worker(&mut *backend::cycle_backend());
         timer::init_worker();
+        pause::init_worker();
         Status::NGX_OK.into()
     })
 }

@@ -45,6 +45,8 @@ pub(crate) struct RequestCtx {
     /// to each call (connection and timer data) while the vector moves.
     #[allow(clippy::vec_box)]
     pub calls: Vec<Box<crate::http_call::PendingCall>>,
+    /// Set while a plugin holds the request paused (directive path): its timeout timer and which filter.
+    pub pause: Option<Box<crate::pause::Pause>>,
 }
 
 /// Where the access phase of the directive path stands for this request.

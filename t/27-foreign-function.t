@@ -144,3 +144,42 @@ bad callback
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 5: a foreign function that calls back into resty.proxy-wasm for the same request is refused (no nested entry)
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        assert(wasm.register_foreign_function("reenter", function()
+            local ok, err = wasm.on_http_request_headers(package.loaded.ctx)
+            local again, err2 = wasm.on_http_response_headers(package.loaded.ctx)
+            return tostring(ok) .. " " .. tostring(err) .. " / " .. tostring(again) .. " " .. tostring(err2)
+        end))
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [[{"on_request_headers": [
+            {"op": "foreign", "name": "reenter"},
+            {"op": "log", "msg": "still running"}]}]]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("done") }
+    }
+--- request
+GET /t
+--- response_body
+done
+--- grep_error_log eval: qr/hostcalls: on_request_headers: (foreign|still)[^,]*|refused: called from Lua code a plugin is running/
+--- grep_error_log_out
+refused: called from Lua code a plugin is running
+refused: called from Lua code a plugin is running
+hostcalls: on_request_headers: foreign "reenter" -> Ok "nil failed to run proxy_on_http_request_headers / nil failed to run proxy_on_http_response_headers"
+hostcalls: on_request_headers: still running
+--- no_error_log
+[alert]
+[crit]

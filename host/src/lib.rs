@@ -25,8 +25,9 @@ pub use engine::{epoch_ticker_parked, start_epoch_ticker};
 pub use error::Error;
 pub use foreign::{register_foreign_function, ForeignFunction};
 pub use plugin::{
-    set_default_backend, start_worker, DefaultBackend, HttpContext, Outcome, Plugin, RootContext,
+    set_default_backend, start_worker, Continued, DefaultBackend, HttpContext, Outcome, Plugin,
+    RootContext,
 };
-pub use schedule::{next_timeout, run_due, set_waker};
+pub use schedule::{next_timeout, run_due, set_paused_waker, set_waker};
 pub use types::{Action, LogLevel, MapType, Status};
 pub use vm::{CallResponse, HttpCall, LocalResponse, PluginOptions};

@@ -579,6 +579,15 @@ pub struct Outcome {
     pub finished: bool,
 }
 
+/// What another callback did to a paused request (`HttpContext::take_continued`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continued {
+    /// `proxy_continue_stream`: the request goes on.
+    Continue,
+    /// `proxy_close_stream`: the request is dropped.
+    Close,
+}
+
 /// The Proxy-Wasm context of one request for one root context.
 pub struct HttpContext {
     root: Rc<RootInner>,
@@ -605,6 +614,40 @@ impl HttpContext {
             ended: true,
             paused_body: None,
             failed: true,
+        }
+    }
+
+    /// Whether the outcome of a request callback holds the request until the plugin continues it from another
+    /// callback: it returned `Pause` with no HTTP call, local response or close pending, and did not continue
+    /// it already.
+    pub fn pauses(outcome: &Outcome) -> bool {
+        outcome.action == Some(Action::Pause)
+            && outcome.calls.is_empty()
+            && outcome.local_response.is_none()
+            && !outcome.close
+            && !outcome.resumed
+            && !outcome.finished
+    }
+
+    /// Whether another callback continued or closed this context's paused request since the last look (a
+    /// close wins). A context whose instance trapped meanwhile is closed.
+    pub fn take_continued(&mut self) -> Option<Continued> {
+        let Ok(mut vm) = self.vm.try_borrow_mut() else {
+            return None;
+        };
+        if vm.is_failed() {
+            return Some(Continued::Close);
+        }
+        let id = self.id;
+        let state = vm.state();
+        let closed = take_id(&mut state.closed, id);
+        let continued = take_id(&mut state.continued, id);
+        if closed {
+            Some(Continued::Close)
+        } else if continued {
+            Some(Continued::Continue)
+        } else {
+            None
         }
     }
 
@@ -917,6 +960,16 @@ impl Drop for HttpContext {
                 backend.log(LogLevel::Error, &plugin, e.to_string().as_bytes());
             }
         }
+    }
+}
+
+fn take_id(ids: &mut Vec<u32>, id: u32) -> bool {
+    match ids.iter().position(|x| *x == id) {
+        Some(at) => {
+            ids.swap_remove(at);
+            true
+        }
+        None => false,
     }
 }
 

@@ -25,6 +25,21 @@ pub fn set_waker(f: fn(Duration)) {
     let _ = WAKER.set(f);
 }
 
+static PAUSED_WAKER: OnceLock<fn()> = OnceLock::new();
+
+/// Register the proxy's waker for paused requests: called (from inside a guest call) when a plugin continued or
+/// closed another context's stream; the proxy looks at its paused requests once the call returned
+/// (`HttpContext::take_continued`). The first registration wins.
+pub fn set_paused_waker(f: fn()) {
+    let _ = PAUSED_WAKER.set(f);
+}
+
+pub(crate) fn wake_paused() {
+    if let Some(f) = PAUSED_WAKER.get() {
+        f();
+    }
+}
+
 pub(crate) fn wake(after: Duration) {
     if let Some(f) = WAKER.get() {
         f(after);

@@ -123,6 +123,11 @@ pub struct HostState {
     pub(crate) resumed: bool,
     /// Set when the plugin called `proxy_close_stream` during the callback.
     pub(crate) close: bool,
+    /// HTTP contexts whose paused request another callback continued (`proxy_set_effective_context` then
+    /// `proxy_continue_stream`, from a tick, a queue item or another request): the proxy resumes them.
+    pub(crate) continued: Vec<u32>,
+    /// HTTP contexts whose paused request another callback closed (`proxy_close_stream`).
+    pub(crate) closed: Vec<u32>,
     /// Host functions that returned `Unimplemented` once already (logged once per name).
     pub(crate) warned_unimplemented: Vec<&'static str>,
     /// Tick periods in milliseconds by root context id (`proxy_set_tick_period_milliseconds`).
@@ -350,6 +355,8 @@ impl Vm {
             call_response: None,
             resumed: false,
             close: false,
+            continued: Vec::new(),
+            closed: Vec::new(),
             warned_unimplemented: Vec::new(),
             tick_periods: IdMap::default(),
             log_lines: 0,
@@ -444,6 +451,8 @@ impl Vm {
     pub(crate) fn forget_context(&mut self, id: u32) {
         let state = self.store.data_mut();
         state.contexts.remove(&id);
+        state.continued.retain(|c| *c != id);
+        state.closed.retain(|c| *c != id);
         // Most contexts have no calls, ticks or queues: skip the scans then.
         if !state.pending_calls.is_empty() {
             state.pending_calls.retain(|_, ctx| *ctx != id);

@@ -86,12 +86,14 @@ int ngx_proxy_wasm_metrics_text(const unsigned char **text, size_t *len);
 typedef int (*ngx_proxy_wasm_foreign_fn)(const unsigned char *args, size_t args_len, const unsigned char **out,
                                          size_t *out_len);
 int ngx_proxy_wasm_register_foreign_function(const char *name, size_t name_len, ngx_proxy_wasm_foreign_fn f);
+int ngx_proxy_wasm_pause_state(void *r, void *ctx, int give_up);
 ]]
 
 local ERROR = -1
 local LOCAL_RESPONSE = 1
 local BODY = 2
 local CLOSE = 3
+local PAUSE = 4
 local HTTP_CLOSE = 444
 
 local NO_REQUEST_PHASES = { init = true, init_worker = true, timer = true }
@@ -105,7 +107,12 @@ local PHASE_RESPONSE_BODY = 3
 local result = ffi.new("ngx_proxy_wasm_result_t[1]")
 local u32p = ffi.typeof("const uint32_t *")
 
-local _M = { version = "0.1.0" }
+local _M = {
+    version = "0.1.0",
+    -- Seconds a request a plugin paused (Pause with nothing pending) waits for the plugin to continue it from
+    -- another callback (a tick, a queue item, another request) before the call fails.
+    pause_timeout = 60,
+}
 
 -- Load a plugin; `vm_config` (optional) is the VM configuration its proxy_on_vm_start reads.
 function _M.load(name, path, vm_config)
@@ -339,6 +346,35 @@ local function call(ctx, phase, body, eof, what)
     return rc
 end
 
+-- The plugin paused the request with nothing pending: wait (the request sleeps, the worker does not) until
+-- another callback continues it (true) or closes it (the connection is dropped), or `_M.pause_timeout` passes
+-- (nil, err; the plugin is finished for the request).
+local function wait_paused(ctx, what)
+    local r = get_request()
+    local deadline = ngx.now() + _M.pause_timeout
+    local delay = 0.001
+    while true do
+        ngx.sleep(delay)
+        local state = C.ngx_proxy_wasm_pause_state(r, ctx, 0)
+        if state == 1 then
+            return true
+        end
+        if state == 2 then
+            return ngx_exit(HTTP_CLOSE)
+        end
+        if state ~= 0 then
+            return nil, what
+        end
+        if ngx.now() >= deadline then
+            C.ngx_proxy_wasm_pause_state(r, ctx, 1)
+            return nil, what
+        end
+        if delay < 0.008 then
+            delay = delay * 2
+        end
+    end
+end
+
 -- After a request-phase callback: perform the HTTP calls it dispatched (the request waits, the worker does not),
 -- delivering each response to the plugin. Returns true to go on, or nil, err.
 local function after_request_callback(ctx)
@@ -360,6 +396,9 @@ function _M.on_http_request_headers(ctx)
     if rc == CLOSE then
         return ngx_exit(HTTP_CLOSE)
     end
+    if rc == PAUSE then
+        return wait_paused(ctx, "failed to run proxy_on_http_request_headers")
+    end
     return after_request_callback(ctx)
 end
 
@@ -376,6 +415,9 @@ function _M.on_http_request_body(ctx, body, eof)
     end
     if rc == CLOSE then
         return ngx_exit(HTTP_CLOSE)
+    end
+    if rc == PAUSE then
+        return wait_paused(ctx, "failed to run proxy_on_http_request_body")
     end
     local calls = take_calls()
     if rc == BODY then

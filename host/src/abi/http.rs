@@ -91,7 +91,17 @@ pub(crate) fn proxy_continue_stream(
         return Ok(Status::BadArgument as i32);
     }
     if kind == 0 {
-        caller.data_mut().resumed = true;
+        let state = caller.data_mut();
+        let target = state.effective_context;
+        if state.stream == Some(target) {
+            state.resumed = true;
+        } else if matches!(state.contexts.get(&target), Some(ContextKind::Http { .. })) {
+            // Another context continues this one's paused request: the proxy resumes it after this call.
+            if !state.continued.contains(&target) {
+                state.continued.push(target);
+            }
+            crate::schedule::wake_paused();
+        }
     }
     Ok(Status::Ok as i32)
 }
@@ -107,6 +117,19 @@ pub(crate) fn proxy_close_stream(
         return Ok(Status::BadArgument as i32);
     }
     let state = caller.data_mut();
+    let target = state.effective_context;
+    if state.stream.is_some() && state.stream == Some(target) {
+        state.close = true;
+        return Ok(Status::Ok as i32);
+    }
+    if matches!(state.contexts.get(&target), Some(ContextKind::Http { .. })) {
+        // Another context closes this one's (paused) stream: the proxy drops it after this call.
+        if !state.closed.contains(&target) {
+            state.closed.push(target);
+        }
+        crate::schedule::wake_paused();
+        return Ok(Status::Ok as i32);
+    }
     if state.stream.is_none() {
         return Ok(Status::NotFound as i32);
     }
