@@ -4,7 +4,7 @@
 //! non-zero cas taken from one region-wide counter; a set with a non-zero cas succeeds only if the entry's
 //! current cas is that value; a set with cas 0 always succeeds.
 
-use super::region::{Region, Tag, H_BUCKETS, H_CAS, H_ENTRIES, H_NBUCKETS};
+use super::region::{Blocks, Region, Tag, H_BUCKETS, H_CAS, H_ENTRIES, H_NBUCKETS};
 use super::SharedError;
 
 // Entry payload: next, hash, cas, key_len, value_len, then the key and the value.
@@ -69,6 +69,8 @@ pub(super) fn get(r: &Region, key: &[u8]) -> Result<Option<(Vec<u8>, u32)>, Shar
     Ok(Some((value, r.get(e + E_CAS)?)))
 }
 
+/// A change becomes visible with the one store that links the new entry in (or unlinks the old one), after
+/// the entry is complete: a writer killed before it leaves the old value, after it the new one.
 pub(super) fn set(r: &Region, key: &[u8], value: &[u8], cas: u32) -> Result<(), SharedError> {
     let h = hash(key);
     let key_len = u32::try_from(key.len()).map_err(|_| SharedError::TooLarge)?;
@@ -82,13 +84,16 @@ pub(super) fn set(r: &Region, key: &[u8], value: &[u8], cas: u32) -> Result<(), 
         if cas != 0 && r.get(e + E_CAS)? != cas {
             return Err(SharedError::CasMismatch);
         }
-        if r.capacity(e)? >= need {
-            r.write(e + E_DATA + key_len, value)?;
-            r.set(e + E_VALUE_LEN, value_len)?;
-            r.set(e + E_CAS, next_cas(r)?)?;
-            return Ok(());
-        }
-        let fresh = r.alloc(need, Tag::Entry)?;
+        let fresh = match r.alloc(need, Tag::Entry) {
+            Ok(fresh) => fresh,
+            Err(SharedError::Full) if r.capacity(e)? >= need => {
+                // No room for a copy: overwrite in place (a writer killed here can leave a torn value).
+                r.write(e + E_DATA + key_len, value)?;
+                r.set(e + E_VALUE_LEN, value_len)?;
+                return r.set(e + E_CAS, next_cas(r)?);
+            }
+            Err(err) => return Err(err),
+        };
         write_entry(r, fresh, h, key, value)?;
         r.set(fresh + E_NEXT, r.get(e + E_NEXT)?)?;
         r.set(fresh + E_CAS, next_cas(r)?)?;
@@ -99,8 +104,9 @@ pub(super) fn set(r: &Region, key: &[u8], value: &[u8], cas: u32) -> Result<(), 
     write_entry(r, fresh, h, key, value)?;
     r.set(fresh + E_NEXT, r.get(bucket)?)?;
     r.set(fresh + E_CAS, next_cas(r)?)?;
-    r.set(bucket, fresh)?;
-    r.set(H_ENTRIES, r.get(H_ENTRIES)? + 1)
+    // Counted before it is linked: a count one too high only loosens the cycle check of `find`.
+    r.set(H_ENTRIES, r.get(H_ENTRIES)? + 1)?;
+    r.set(bucket, fresh)
 }
 
 fn write_entry(r: &Region, e: u32, h: u32, key: &[u8], value: &[u8]) -> Result<(), SharedError> {
@@ -121,4 +127,45 @@ pub(super) fn delete(r: &Region, key: &[u8]) -> Result<bool, SharedError> {
     r.set(H_ENTRIES, r.get(H_ENTRIES)?.saturating_sub(1))?;
     r.free(e)?;
     Ok(true)
+}
+
+/// Repair after a writer died holding the lock: keep every entry reachable from the buckets that is whole
+/// (a live entry block, its key and value inside it, in the bucket of its key's hash, not reached twice),
+/// cut a chain where it stops being so, and recount the entries.
+pub(super) fn repair(r: &Region, blocks: &mut Blocks) -> Result<(), SharedError> {
+    let nbuckets = r.get(H_NBUCKETS)?;
+    if nbuckets == 0 || !nbuckets.is_power_of_two() {
+        return Err(SharedError::Corrupt);
+    }
+    let buckets = r.get(H_BUCKETS)?;
+    let mut entries: u32 = 0;
+    for i in 0..nbuckets {
+        let mut link = buckets + 4 * i;
+        loop {
+            let e = r.get(link)?;
+            if e == 0 {
+                break;
+            }
+            let whole = blocks.unclaimed(r, e, Tag::Entry).is_some_and(|capacity| {
+                let key_len = r.get(e + E_KEY_LEN).unwrap_or(u32::MAX);
+                let value_len = r.get(e + E_VALUE_LEN).unwrap_or(u32::MAX);
+                let fits = E_DATA
+                    .checked_add(key_len)
+                    .and_then(|n| n.checked_add(value_len))
+                    .is_some_and(|n| n <= capacity);
+                fits && r.bytes(e + E_DATA, key_len).is_ok_and(|key| {
+                    let h = hash(key);
+                    r.get(e + E_HASH) == Ok(h) && h & (nbuckets - 1) == i
+                })
+            });
+            if !whole {
+                r.set(link, 0)?;
+                break;
+            }
+            blocks.claim(e);
+            entries += 1;
+            link = e + E_NEXT;
+        }
+    }
+    r.set(H_ENTRIES, entries)
 }

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::region::{Region, Tag, H_METRICS};
+use super::region::{Blocks, Region, Tag, H_METRICS};
 use super::SharedError;
 use crate::limits::{MAX_METRICS, MAX_METRIC_NAME};
 
@@ -127,6 +127,31 @@ pub(super) fn define(r: &Region, kind: MetricType, name: &[u8]) -> Result<u32, S
     r.atomic_u32_at(s + S_KIND)?
         .store(kind as u32 + 1, Ordering::Release);
     Ok(id(index, kind))
+}
+
+/// Repair after a writer died holding the lock: keep the name block of every defined metric; a metric whose
+/// kind or name is not whole is undefined again (defining it happens before its kind is stored, last).
+pub(super) fn repair(r: &Region, blocks: &mut Blocks) -> Result<(), SharedError> {
+    for index in 0..MAX_METRICS {
+        let s = slot(r, index)?;
+        let kind = r.atomic_u32_at(s + S_KIND)?;
+        if kind.load(Ordering::Acquire) == 0 {
+            continue;
+        }
+        let name = r.get(s + S_NAME)?;
+        let len = r.get(s + S_NAME_LEN)?;
+        let whole = kind_of(r, s).is_ok()
+            && (1..=MAX_METRIC_NAME as u32).contains(&len)
+            && blocks
+                .unclaimed(r, name, Tag::Name)
+                .is_some_and(|capacity| len <= capacity);
+        if whole {
+            blocks.claim(name);
+        } else {
+            kind.store(0, Ordering::Release);
+        }
+    }
+    Ok(())
 }
 
 /// `proxy_increment_metric`: counters take positive offsets only, gauges any, histograms none.

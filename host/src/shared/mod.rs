@@ -89,12 +89,19 @@ fn region() -> Result<&'static Region, SharedError> {
 
 /// Run `f` under the region's lock.
 fn locked<T>(f: impl FnOnce(&Region) -> Result<T, SharedError>) -> Result<T, SharedError> {
-    let r = region()?;
-    if !r.is_formatted() {
-        return Err(SharedError::Corrupt);
-    }
-    let guard = r.lock();
+    let guard = region()?.lock()?;
     f(&guard)
+}
+
+/// Make the region consistent again after a thread or process died holding its lock (`Region::lock` calls
+/// it, under the lock, before it makes the lock usable again): keep every whole structure reachable from the
+/// header, cut links to anything else, recount, and return every block nothing reaches to the free lists.
+fn repair(r: &Region) -> Result<(), SharedError> {
+    let mut blocks = r.blocks()?;
+    kv::repair(r, &mut blocks)?;
+    queue::repair(r, &mut blocks)?;
+    metrics::repair(r, &mut blocks)?;
+    r.rebuild_free_lists(&blocks)
 }
 
 fn check_key(key: &[u8]) -> Result<(), SharedError> {
@@ -172,6 +179,9 @@ pub fn metrics() -> Result<Vec<MetricValue>, SharedError> {
 pub fn usage() -> (u32, u32) {
     region().map(|r| r.usage()).unwrap_or((0, 0))
 }
+
+#[cfg(test)]
+mod lock_tests;
 
 #[cfg(test)]
 mod tests {
@@ -308,7 +318,7 @@ mod tests {
                 for _ in 0..1000 {
                     metrics::increment(&r, c, 1).unwrap();
                     loop {
-                        let g = r.lock();
+                        let g = r.lock().unwrap();
                         let (n, cas) = kv::get(&g, b"n")
                             .unwrap()
                             .map(|(v, cas)| (u32::from_le_bytes(v.try_into().unwrap()), cas))

@@ -1,7 +1,7 @@
 //! Shared queues: named FIFO queues of byte strings in the shared region, identified by a token that
 //! registering the same name again returns unchanged (as in Envoy).
 
-use super::region::{Region, Tag, H_QUEUES, H_QUEUE_ID};
+use super::region::{Blocks, Region, Tag, H_QUEUES, H_QUEUE_ID};
 use super::SharedError;
 use crate::limits::{MAX_QUEUE_ITEMS, MAX_SHARED_QUEUES};
 
@@ -94,8 +94,9 @@ pub(super) fn enqueue(r: &Region, id: u32, data: &[u8]) -> Result<(), SharedErro
     r.set(item + I_NEXT, 0)?;
     r.set(item + I_LEN, len)?;
     r.write(item + I_DATA, data)?;
+    // Linking the item makes it visible; the tail and the counts follow (the repair recomputes them).
     let tail = r.get(q + Q_TAIL)?;
-    if tail == 0 {
+    if tail == 0 || r.get(q + Q_HEAD)? == 0 {
         r.set(q + Q_HEAD, item)?;
     } else {
         r.check_payload(tail, Tag::Item)?;
@@ -116,10 +117,13 @@ pub(super) fn dequeue(r: &Region, id: u32) -> Result<Option<Vec<u8>>, SharedErro
     r.check_payload(head, Tag::Item)?;
     let data = r.bytes(head + I_DATA, r.get(head + I_LEN)?)?.to_vec();
     let next = r.get(head + I_NEXT)?;
-    r.set(q + Q_HEAD, next)?;
+    // The tail first, so that a dequeuer killed between the two stores leaves the item queued (head set,
+    // tail 0: the repair finds the tail again; an enqueue starts the list afresh) rather than a head of 0
+    // with a tail that enqueues would keep appending behind.
     if next == 0 {
         r.set(q + Q_TAIL, 0)?;
     }
+    r.set(q + Q_HEAD, next)?;
     r.set(q + Q_COUNT, r.get(q + Q_COUNT)?.saturating_sub(1))?;
     r.free(head)?;
     Ok(Some(data))
@@ -129,4 +133,58 @@ pub(super) fn dequeue(r: &Region, id: u32) -> Result<Option<Vec<u8>>, SharedErro
 pub(super) fn state(r: &Region, id: u32) -> Result<(u32, u32), SharedError> {
     let q = by_id(r, id)?;
     Ok((r.get(q + Q_COUNT)?, r.get(q + Q_SEQ)?))
+}
+
+/// Repair after a writer died holding the lock: keep the queues and items reachable from the list of queues
+/// that are whole (a live block of their kind whose name or bytes fit in it, not reached twice), cut a list
+/// where it stops being so, and recompute every queue's tail and count from its items.
+pub(super) fn repair(r: &Region, blocks: &mut Blocks) -> Result<(), SharedError> {
+    let mut link = H_QUEUES;
+    let mut queues = 0;
+    loop {
+        let q = r.get(link)?;
+        if q == 0 {
+            break;
+        }
+        let whole = queues < MAX_SHARED_QUEUES
+            && blocks
+                .unclaimed(r, q, Tag::Queue)
+                .is_some_and(|capacity| fits(r, q + Q_NAME_LEN, Q_NAME, capacity));
+        if !whole {
+            r.set(link, 0)?;
+            break;
+        }
+        blocks.claim(q);
+        queues += 1;
+        let mut item_link = q + Q_HEAD;
+        let (mut tail, mut count) = (0, 0);
+        loop {
+            let item = r.get(item_link)?;
+            if item == 0 {
+                break;
+            }
+            let whole = blocks
+                .unclaimed(r, item, Tag::Item)
+                .is_some_and(|capacity| fits(r, item + I_LEN, I_DATA, capacity));
+            if !whole {
+                r.set(item_link, 0)?;
+                break;
+            }
+            blocks.claim(item);
+            (tail, count) = (item, count + 1);
+            item_link = item + I_NEXT;
+        }
+        r.set(q + Q_TAIL, tail)?;
+        r.set(q + Q_COUNT, count)?;
+        link = q + Q_NEXT;
+    }
+    Ok(())
+}
+
+/// Whether `start` bytes plus the length stored at `len_field` fit in `capacity`.
+fn fits(r: &Region, len_field: u32, start: u32, capacity: u32) -> bool {
+    r.get(len_field)
+        .ok()
+        .and_then(|len| len.checked_add(start))
+        .is_some_and(|n| n <= capacity)
 }

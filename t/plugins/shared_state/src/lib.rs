@@ -3,14 +3,17 @@
 //! Its JSON configuration picks the roles of one root context (any combination):
 //!
 //! ```json
-//! {"count":   {"key": "requests", "metric": "requests_total"},
+//! {"count":   {"key": "requests", "metric": "requests_total", "pad": 0},
+//!  "report":  {"key": "requests", "metric": "requests_total"},
 //!  "produce": {"queue": "jobs", "period": 2, "items": 100, "seq_key": "produced"},
 //!  "consume": {"queue": "jobs", "metric": "consumed_total", "seen_prefix": "seen:"},
 //!  "probe":   true}
 //! ```
 //!
 //! - `count`: every request adds 1 to shared-data `key` (a decimal string, updated with CAS retries) and to
-//!   counter `metric`, and logs `shared_state: count <n>`.
+//!   counter `metric`, and logs `shared_state: count <n>`. With `pad` (optional) the string is padded with
+//!   spaces to `pad` bytes, so that every update copies that much under the host's lock.
+//! - `report`: answers every request itself with `counter=<value of key> metric=<value of metric>` (200).
 //! - `produce`: a tick every `period` ms takes the next number from shared-data `seq_key` (CAS) and enqueues it
 //!   into `queue`, until `items` numbers were taken by all workers together: items 1..=items, each once.
 //! - `consume`: registers `queue`; on `proxy_on_queue_ready` dequeues every item, counts it in shared-data
@@ -63,6 +66,15 @@ mod raw {
 struct Count {
     key: String,
     metric: String,
+    #[serde(default)]
+    pad: usize,
+}
+
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    key: String,
+    metric: String,
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -86,6 +98,7 @@ struct Consume {
 #[serde(deny_unknown_fields)]
 struct Config {
     count: Option<Count>,
+    report: Option<Report>,
     produce: Option<Produce>,
     consume: Option<Consume>,
     #[serde(default)]
@@ -96,16 +109,26 @@ fn log(level: LogLevel, msg: &str) {
     let _ = hostcalls::log(level, msg);
 }
 
-/// Add 1 to the decimal number stored under `key` (absent = 0) with CAS retries; the new value.
-fn increment(key: &str) -> u64 {
+/// The decimal number stored under `key` (what follows its digits, such as padding, ignored), and its cas.
+fn read_number(key: &str) -> (Option<u64>, Option<u32>) {
+    let (value, cas) = hostcalls::get_shared_data(key).unwrap_or((None, None));
+    let n = value.and_then(|v| {
+        let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
+        std::str::from_utf8(&v[..digits]).ok()?.parse::<u64>().ok()
+    });
+    (n, cas)
+}
+
+/// Add 1 to the decimal number stored under `key` (absent = 0) with CAS retries, padded with spaces to `pad`
+/// bytes; the new value.
+fn increment(key: &str, pad: usize) -> u64 {
     loop {
-        let (value, cas) = hostcalls::get_shared_data(key).unwrap_or((None, None));
-        let n = value
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0)
-            + 1;
-        match hostcalls::set_shared_data(key, Some(n.to_string().as_bytes()), cas) {
+        let (n, cas) = read_number(key);
+        let n = n.unwrap_or(0) + 1;
+        let digits = n.to_string();
+        let mut value = vec![b' '; digits.len().max(pad)];
+        value[..digits.len()].copy_from_slice(digits.as_bytes());
+        match hostcalls::set_shared_data(key, Some(&value), cas) {
             Ok(()) => return n,
             Err(Status::CasMismatch) => continue,
             Err(e) => {
@@ -141,6 +164,7 @@ proxy_wasm::main! {{
 struct Root {
     config: Config,
     count_metric: Option<u32>,
+    report_metric: Option<u32>,
     consume_metric: Option<u32>,
     queue: Option<u32>,
 }
@@ -163,6 +187,9 @@ impl RootContext for Root {
         if let Some(c) = &self.config.count {
             self.count_metric = counter(&c.metric);
         }
+        if let Some(r) = &self.config.report {
+            self.report_metric = counter(&r.metric);
+        }
         if let Some(c) = &self.config.consume {
             self.consume_metric = counter(&c.metric);
             self.queue = Some(self.register_shared_queue(&c.queue));
@@ -183,7 +210,7 @@ impl RootContext for Root {
         let Some(queue) = self.queue else {
             return; // the consumer has not registered the queue yet
         };
-        let n = increment(&p.seq_key);
+        let n = increment(&p.seq_key, 0);
         if n == 0 || n > p.items {
             self.set_tick_period(Duration::ZERO);
             log(LogLevel::Info, "shared_state: producer done");
@@ -205,7 +232,7 @@ impl RootContext for Root {
             match self.dequeue_shared_queue(queue_id) {
                 Ok(Some(item)) => {
                     let item = String::from_utf8_lossy(&item).into_owned();
-                    let seen = increment(&format!("{}{item}", c.seen_prefix));
+                    let seen = increment(&format!("{}{item}", c.seen_prefix), 0);
                     if seen != 1 {
                         log(
                             LogLevel::Error,
@@ -232,6 +259,7 @@ impl RootContext for Root {
         Some(Box::new(Http {
             count: self.config.count.clone(),
             count_metric: self.count_metric,
+            report: self.config.report.clone().zip(self.report_metric),
             probe: self.config.probe,
         }))
     }
@@ -244,6 +272,7 @@ impl RootContext for Root {
 struct Http {
     count: Option<Count>,
     count_metric: Option<u32>,
+    report: Option<(Report, u32)>,
     probe: bool,
 }
 
@@ -252,7 +281,7 @@ impl Context for Http {}
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         if let Some(c) = &self.count {
-            let n = increment(&c.key);
+            let n = increment(&c.key, c.pad);
             if let Some(id) = self.count_metric {
                 let _ = hostcalls::increment_metric(id, 1);
             }
@@ -260,6 +289,13 @@ impl HttpContext for Http {
         }
         if self.probe {
             probe();
+        }
+        if let Some((r, id)) = &self.report {
+            let counter = read_number(&r.key).0.unwrap_or(0);
+            let metric = hostcalls::get_metric(*id).unwrap_or(0);
+            let body = format!("counter={counter} metric={metric}\n");
+            self.send_http_response(200, vec![], Some(body.as_bytes()));
+            return Action::Pause;
         }
         Action::Continue
     }
