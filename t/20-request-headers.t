@@ -387,3 +387,90 @@ hostcalls: on_request_headers: still running
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 9: a name-based port (as the SDK's http_routing sets it) is taken as nginx takes a Host: $host is the name, nginx routes on it
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [
+            {"op": "replace", "map": "request_headers", "key": ":authority", "value": "localhost:29153-canary"},
+            {"op": "get", "map": "request_headers", "key": ":authority"}]}]=]))
+    }
+    # The first server on the port is its default: a Host whose name is not "localhost" lands here.
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name other.example;
+        location / { return 200 "the default server\n"; }
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        add_header X-Seen "host=$host http_host=$http_host" always;
+        proxy_set_header Host $http_host;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        content_by_lua_block {
+            ngx.say("server=", ngx.var.server_name, " host=", ngx.var.host, " http_host=", ngx.var.http_host)
+        }
+    }
+--- request
+GET /t
+--- response_headers
+X-Seen: host=localhost http_host=localhost:29153-canary
+--- response_body
+server=localhost host=localhost http_host=localhost:29153-canary
+--- error_log
+replace request_headers ":authority" "localhost:29153-canary" -> Ok
+get request_headers ":authority" -> Ok "localhost:29153-canary"
+--- no_error_log
+bad :authority
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 10: an :authority nginx refuses as a Host ('/', "..", a space) is still refused with a warning; the request goes on unchanged
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [
+            {"op": "replace", "map": "request_headers", "key": ":authority", "value": "localhost/canary"},
+            {"op": "replace", "map": "request_headers", "key": ":authority", "value": "localhost:1..2"},
+            {"op": "replace", "map": "request_headers", "key": ":authority", "value": "local host"},
+            {"op": "replace", "map": "request_headers", "key": ":authority", "value": ":29153"},
+            {"op": "get", "map": "request_headers", "key": ":authority"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("host=", ngx.var.host, " http_host=", ngx.var.http_host) }
+    }
+--- request
+GET /t
+--- response_body
+host=localhost http_host=localhost
+--- error_log eval
+[qr/\[warn\] .*proxy-wasm: bad :authority "localhost\/canary"/,
+qr/\[warn\] .*proxy-wasm: bad :authority "localhost:1\.\.2"/,
+qr/\[warn\] .*proxy-wasm: bad :authority "local host"/,
+qr/\[warn\] .*proxy-wasm: bad :authority ":29153"/,
+qr/replace request_headers ":authority" "localhost\/canary" -> BadArgument/,
+qr/get request_headers ":authority" -> Ok "localhost"/]
+--- no_error_log
+[error]
+[alert]
+[crit]

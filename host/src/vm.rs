@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use wasmtime::{
     Instance, Memory, Module, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap,
@@ -136,6 +137,9 @@ pub struct HostState {
     pub(crate) log_lines: u32,
     /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
     pub(crate) queue_watches: Vec<QueueWatch>,
+    /// When the call in progress reaches its time limit (set as it starts): host functions that wait
+    /// (`poll_oneoff`) never wait past it.
+    pub(crate) deadline: Instant,
     limits: Limits,
 }
 
@@ -361,6 +365,12 @@ impl Vm {
             tick_periods: IdMap::default(),
             log_lines: 0,
             queue_watches: Vec::new(),
+            deadline: Instant::now()
+                + Duration::from_millis(
+                    options
+                        .time_limit_ms
+                        .max(crate::limits::SETUP_TIME_LIMIT_MS),
+                ),
             limits: Limits {
                 store: StoreLimitsBuilder::new()
                     .memory_size(options.memory_limit)
@@ -531,6 +541,7 @@ impl Vm {
         self.store.data_mut().backend = Some(ptr);
         let time_limit = self.time_limit_ms();
         self.store.set_epoch_deadline(ticks(time_limit));
+        self.store.data_mut().deadline = Instant::now() + Duration::from_millis(time_limit);
         self.store.data_mut().log_lines = 0;
         crate::engine::call_starts();
         let result = func.call(&mut self.store, params);

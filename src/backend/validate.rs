@@ -70,27 +70,93 @@ pub(super) fn decode_path(path: &[u8]) -> Option<Vec<u8>> {
     (!dot_segment).then_some(out)
 }
 
-/// The host of a Host header value: lowercased, without the port, as nginx keeps it in `headers_in.server`.
-/// `None` when it is not a valid host.
+/// The server name nginx takes from a Host header value (`headers_in.server`, `$host`), or `None` when nginx
+/// would refuse the value (400 "client sent invalid host header"). The rule of `ngx_http_validate_host` in
+/// nginx 1.21.1 and later: refused are NUL, space and other control characters, DEL, '/', "..", and a value
+/// with nothing before its port; the name is what comes before the first ':' (or the whole `[...]` of a
+/// bracketed literal at the start), without one trailing '.', lowercased. The port part is not checked (names
+/// such as `localhost:29153-canary` are fine), other bytes, UTF-8 included, pass as they are.
 pub(super) fn host_of(value: &[u8]) -> Option<Vec<u8>> {
-    if value.is_empty()
-        || value.len() > 255 + 6
-        || !value
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"-._~:[]!$&'()*+,;=%".contains(c))
-    {
-        return None;
+    #[derive(PartialEq)]
+    enum State {
+        Name,
+        Literal,
+        Rest,
     }
-    let mut host = value.to_ascii_lowercase();
-    if host.starts_with(b"[") {
-        let end = host.iter().position(|c| *c == b']')?;
-        host.truncate(end + 1);
-    } else if let Some(colon) = host.iter().position(|c| *c == b':') {
-        parse_number::<u16>(&host[colon + 1..])?;
-        host.truncate(colon);
+    let mut state = State::Name;
+    let mut name_len = value.len();
+    let mut last_dot = None;
+    for (i, &c) in value.iter().enumerate() {
+        match c {
+            b'.' => {
+                if i > 0 && last_dot == Some(i - 1) {
+                    return None;
+                }
+                last_dot = Some(i);
+            }
+            b':' if state == State::Name => {
+                name_len = i;
+                state = State::Rest;
+            }
+            b'[' if i == 0 => state = State::Literal,
+            b']' if state == State::Literal => {
+                name_len = i + 1;
+                state = State::Rest;
+            }
+            b':' | b'[' | b']' => {}
+            b'/' => return None,
+            c if c <= 0x20 || c == 0x7f => return None,
+            _ => {}
+        }
     }
-    while host.last() == Some(&b'.') {
-        host.pop();
+    if name_len > 0 && last_dot == Some(name_len - 1) {
+        name_len -= 1;
     }
-    (!host.is_empty()).then_some(host)
+    (name_len > 0).then(|| value[..name_len].to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    fn host(value: &str) -> Option<String> {
+        host_of(value.as_bytes()).map(|h| String::from_utf8(h).unwrap())
+    }
+
+    #[test]
+    fn the_name_is_lowercased_without_port_or_trailing_dot() {
+        for (value, name) in [
+            ("localhost", "localhost"),
+            ("Example.COM:8080", "example.com"),
+            ("localhost:29153-canary", "localhost"),
+            ("a.b.:80", "a.b"),
+            ("a.", "a"),
+            ("a:b:c", "a"),
+            ("a:", "a"),
+            ("a.:8.0", "a."),
+            ("[::1]:8080", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("[::1]junk", "[::1]"),
+            ("[::1", "[::1"),
+            ("[]", "[]"),
+            ("[FE80::1].:80", "[fe80::1]"),
+            ("a[b]:1", "a[b]"),
+            ("x_y%20@!", "x_y%20@!"),
+            ("\\back", "\\back"),
+            ("ÄÖ.example", "ÄÖ.example"),
+            ("1.2.3.4:", "1.2.3.4"),
+        ] {
+            assert_eq!(host(value).as_deref(), Some(name), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn what_nginx_refuses_is_refused() {
+        for value in [
+            "", ":80", ".", ".:80", "a..b", "host:..", "a:1..2", "..", "a/b", "a:1/2", "a b",
+            "a\tb", "a\0b", "a\r\nb", "a\x7fb", "a:8 0",
+        ] {
+            assert_eq!(host(value), None, "{value:?}");
+        }
+    }
 }
