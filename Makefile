@@ -20,7 +20,7 @@ WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -W
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-nginx run bench profile lint clean fuzz memcheck
+.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-nginx run bench profile lint clean fuzz memcheck soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -53,25 +53,34 @@ build: deps configure ## build the nginx module (release) and check it loads int
 	    rm -f $(MODULE); exit 1; \
 	fi
 
-plugins: deps t/plugins/fault_injection_as.wasm t/plugins/fault_injection_c.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C)
+plugins: deps t/plugins/fault_injection_as.wasm t/plugins/hostile_as.wasm t/plugins/fault_injection_c.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C)
 	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
 	cd t/plugins/hostcalls && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/hostcalls/target/wasm32-wasip1/release/hostcalls.wasm t/plugins/
 	cd t/plugins/shared_state && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/shared_state/target/wasm32-wasip1/release/shared_state.wasm t/plugins/
+	cd t/plugins/hostile && cargo build --release --target wasm32-wasip1 -q
+	cp t/plugins/hostile/target/wasm32-wasip1/release/hostile.wasm t/plugins/
 
 $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package.json $(AS_DIR)/package-lock.json | deps
 	cd $(AS_DIR) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed
 
 # asc prints one harmless warning from its standard library on every build: show its output only on failure.
-t/plugins/fault_injection_as.wasm: $(AS_DIR)/node_modules/.installed $(wildcard $(AS_DIR)/assembly/*.ts)
+t/plugins/fault_injection_as.wasm: $(AS_DIR)/node_modules/.installed $(filter-out %/hostile.ts,$(wildcard $(AS_DIR)/assembly/*.ts))
 	@cd $(AS_DIR) && out=$$(npm run -s build 2>&1) || { echo "$$out" >&2; exit 1; }
+
+t/plugins/hostile_as.wasm: $(AS_DIR)/node_modules/.installed $(AS_DIR)/assembly/hostile.ts
+	@cd $(AS_DIR) && out=$$(npm run -s build:hostile 2>&1) || { echo "$$out" >&2; exit 1; }
 
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
-test: build plugins test-unit test-reload memcheck test-nginx ## everything: cargo tests, reload under traffic, valgrind run, every .t suite
+test: lint build plugins test-unit test-reload test-kill test-panic memcheck test-nginx ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite
+
+SOAK_REQUESTS ?= 100000
+soak: build plugins ## SOAK_REQUESTS (default 100000) requests through a plugin that panics on every one, failure policy closed then open: the worker never changes, every answer is 500 / 200 (not part of make test)
+	SOAK_REQUESTS=$(SOAK_REQUESTS) t/soak/run.sh
 
 memcheck: build plugins ## nginx with the module under valgrind while requests take every directive path (slow)
 	t/memcheck/run.sh
@@ -85,6 +94,12 @@ test-unit: ## cargo tests of the host core and the runner (release profile: reus
 
 test-reload: ## HUP reloads under wrk traffic change a plugin's configuration with no failed request
 	t/reload/run.sh
+
+test-panic: ## one module entry point of each kind made to panic: nginx -t fails cleanly, workers survive
+	t/panic/run.sh
+
+test-kill: ## workers killed with SIGKILL under wrk traffic: the others keep answering, a shared counter matches its metric
+	t/kill/run.sh
 
 test-nginx: ## every .t suite through the project's runner: t/*.t with the lua module, t/directives/ without
 	@mkdir -p build/demo/logs
@@ -111,9 +126,9 @@ bench: build plugins ## host-core micro-benchmarks, then the side-by-side wrk be
 profile: build plugins ## worker CPU per request split by component (kernel, nginx, lua, host, guest) with perf
 	python3 t/bench/profile.py
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: deps configure ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --release --workspace --all-targets -- -D warnings
 
 clean: ## remove build outputs and test servroots
 	cargo clean
