@@ -6,21 +6,24 @@
 use std::ptr;
 
 use ngx::ffi::{
-    ngx_http_core_run_phases, ngx_http_finalize_request, ngx_http_read_client_request_body,
-    ngx_http_request_t, ngx_http_run_posted_requests, ngx_int_t, NGX_DECLINED, NGX_DONE,
-    NGX_HTTP_CLOSE, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE,
+    ngx_http_core_run_phases, ngx_http_discard_request_body, ngx_http_finalize_request,
+    ngx_http_output_filter, ngx_http_read_client_request_body, ngx_http_request_t,
+    ngx_http_run_posted_requests, ngx_http_send_header, ngx_int_t, NGX_DECLINED, NGX_DONE,
+    NGX_ERROR, NGX_HTTP_CLOSE, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE, NGX_OK,
 };
-use proxy_wasm_host::{CallResponse, LogLevel, Outcome};
+use proxy_wasm_host::{
+    CallResponse, HttpBackend, HttpCall, LocalResponse, LogLevel, MapType, Phase, Verdict,
+};
 
+use crate::backend::buffers::{chain_of, collect};
 use crate::backend::RequestBackend;
+use crate::chain::{run_chain, ChainBody, ChainEnd};
 use crate::conf::{Failure, LocConf};
-use crate::handlers::{
-    chain_of, collect, is_main, loc_conf, report_failure, run_chain, send_local_response, Calls,
-    ChainEnd,
-};
 use crate::http_call::PendingCall;
 use crate::log;
-use crate::request::{existing_request_ctx, request_ctx, AccessState, RequestCtx};
+use crate::request::{
+    existing_request_ctx, is_main, loc_conf, request_ctx, AccessState, RequestCtx,
+};
 
 const ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
 
@@ -29,11 +32,21 @@ fn has_body(r: *mut ngx_http_request_t) -> bool {
     unsafe { (*r).headers_in.content_length_n > 0 || (*r).headers_in.chunked() != 0 }
 }
 
-/// Park the phase until the HTTP calls just started are answered; `then` is where it goes on.
-fn wait(r: *mut ngx_http_request_t, then: AccessState) -> ngx_int_t {
+/// Start the HTTP calls filter `filter` dispatched and park the phase until they are all answered; `then` is
+/// where it goes on.
+fn wait(
+    r: *mut ngx_http_request_t,
+    filter: usize,
+    calls: &[HttpCall],
+    then: AccessState,
+) -> ngx_int_t {
     // SAFETY: `r` is live; the reference does not outlive this call.
     match unsafe { existing_request_ctx(r) } {
         Some(rctx) => {
+            for call in calls {
+                rctx.calls
+                    .push(crate::http_call::start(r, filter, call, call_finished));
+            }
             rctx.access = AccessState::Waiting(Box::new(then));
             NGX_DONE as ngx_int_t
         }
@@ -104,17 +117,21 @@ fn headers(r: *mut ngx_http_request_t, lc: &LocConf, next: usize) -> ngx_int_t {
     let end = run_chain(
         r,
         lc,
-        "proxy_on_request_headers",
+        Phase::RequestHeaders,
         next,
-        Calls::Perform,
-        |http, backend, _| Some(http.on_request_headers(backend, eos)),
+        None,
+        |http, backend, _, _| Some(http.on_request_headers(backend, eos)),
     );
     match end {
         ChainEnd::Next => {}
         ChainEnd::Respond(resp) => return send_local_response(r, resp),
         ChainEnd::Fail => return ERROR,
         ChainEnd::Close => return NGX_HTTP_CLOSE as ngx_int_t,
-        ChainEnd::Wait { next } => return wait(r, AccessState::Headers { next }),
+        ChainEnd::Wait {
+            filter,
+            next,
+            calls,
+        } => return wait(r, filter, &calls, AccessState::Headers { next }),
         ChainEnd::Pause { filter, next } => {
             return pause(r, lc, filter, AccessState::Headers { next })
         }
@@ -199,51 +216,42 @@ fn body_chain(
     r: *mut ngx_http_request_t,
     lc: &LocConf,
     next: usize,
-    mut body: Vec<u8>,
-    mut changed: bool,
+    body: Vec<u8>,
+    changed: bool,
 ) -> ngx_int_t {
+    let mut body = ChainBody {
+        bytes: body,
+        changed,
+    };
     let end = run_chain(
         r,
         lc,
-        "proxy_on_request_body",
+        Phase::RequestBody,
         next,
-        Calls::Perform,
-        |http, backend, filter| {
-            if !filter.request_body {
-                return None;
-            }
-            let outcome = http.on_request_body(backend, &body, true);
-            if let Ok(Outcome { body: Some(b), .. }) = &outcome {
-                body = b.clone();
-                changed = true;
-            }
-            Some(outcome)
+        Some(&mut body),
+        |http, backend, filter, chunk| {
+            filter
+                .request_body
+                .then(|| http.on_request_body(backend, chunk.unwrap_or_default(), true))
         },
     );
+    let then = |next: usize, body: ChainBody| AccessState::Body {
+        next,
+        body: body.bytes,
+        changed: body.changed,
+    };
     match end {
-        ChainEnd::Next if changed => replace_body(r, &body),
+        ChainEnd::Next if body.changed => replace_body(r, &body.bytes),
         ChainEnd::Next => NGX_DECLINED as ngx_int_t,
         ChainEnd::Respond(resp) => send_local_response(r, resp),
         ChainEnd::Fail => ERROR,
         ChainEnd::Close => NGX_HTTP_CLOSE as ngx_int_t,
-        ChainEnd::Wait { next } => wait(
-            r,
-            AccessState::Body {
-                next,
-                body,
-                changed,
-            },
-        ),
-        ChainEnd::Pause { filter, next } => pause(
-            r,
-            lc,
+        ChainEnd::Wait {
             filter,
-            AccessState::Body {
-                next,
-                body,
-                changed,
-            },
-        ),
+            next,
+            calls,
+        } => wait(r, filter, &calls, then(next, body)),
+        ChainEnd::Pause { filter, next } => pause(r, lc, filter, then(next, body)),
     }
 }
 
@@ -346,42 +354,32 @@ fn deliver(r: *mut ngx_http_request_t, me: *mut PendingCall) -> bool {
         );
         CallResponse::default()
     });
-    let outcome = rctx
+    let result = rctx
         .context(&filter.root, &mut backend)
         .and_then(|http| http.on_http_call_response(&mut backend, token, response));
-    match outcome {
-        Ok(outcome) if outcome.close => {
+    let verdict = match rctx.context(&filter.root, &mut backend) {
+        Ok(http) => http.decide(&mut backend, Phase::HttpCallResponse, result, lc.policy()),
+        Err(_) => Verdict::Fail,
+    };
+    match verdict {
+        Verdict::Continue { .. } | Verdict::Pause { .. } => {}
+        Verdict::Wait { calls, .. } => {
+            for c in &calls {
+                rctx.calls
+                    .push(crate::http_call::start(r, index, c, call_finished));
+            }
+        }
+        Verdict::Respond(resp) => {
+            cancel_calls(rctx, lc, &mut backend);
+            set_continuation(rctx, AccessState::Respond(resp));
+        }
+        Verdict::Close => {
             cancel_calls(rctx, lc, &mut backend);
             set_continuation(rctx, AccessState::Done(NGX_HTTP_CLOSE as ngx_int_t));
         }
-        Ok(outcome) => {
-            if let Some(resp) = outcome.local_response {
-                cancel_calls(rctx, lc, &mut backend);
-                if let Ok(http) = rctx.context(&filter.root, &mut backend) {
-                    for c in &outcome.calls {
-                        http.cancel_http_call(c.token);
-                    }
-                }
-                set_continuation(rctx, AccessState::Respond(resp));
-            } else {
-                for c in &outcome.calls {
-                    rctx.calls
-                        .push(crate::http_call::start(r, index, c, call_finished));
-                }
-            }
-        }
-        Err(e) => {
-            report_failure(
-                &backend,
-                filter,
-                "proxy_on_http_call_response",
-                &e,
-                lc.failure(),
-            );
-            if lc.failure() == Failure::Closed {
-                cancel_calls(rctx, lc, &mut backend);
-                set_continuation(rctx, AccessState::Done(ERROR));
-            }
+        Verdict::Fail => {
+            cancel_calls(rctx, lc, &mut backend);
+            set_continuation(rctx, AccessState::Done(ERROR));
         }
     }
     if !rctx.calls.is_empty() {
@@ -392,4 +390,57 @@ fn deliver(r: *mut ngx_http_request_t, me: *mut PendingCall) -> bool {
         return true;
     }
     false
+}
+
+/// Answer the request with a plugin's local response and end it.
+fn send_local_response(r: *mut ngx_http_request_t, resp: LocalResponse) -> ngx_int_t {
+    // SAFETY: `r` is the live main request in its access phase; nothing was sent yet.
+    unsafe {
+        if let Some(ctx) = existing_request_ctx(r) {
+            ctx.local_response = true;
+        }
+        if ngx_http_discard_request_body(r) != NGX_OK as ngx_int_t {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+        }
+        let mut backend = RequestBackend::new(r);
+        for (k, v) in &resp.headers {
+            if backend.map_add(MapType::HttpResponseHeaders, k, v).is_err() {
+                log::write(
+                    backend.log_ptr(),
+                    LogLevel::Warn,
+                    format_args!(
+                        "proxy-wasm: local response header \"{}\" refused",
+                        String::from_utf8_lossy(k)
+                    ),
+                );
+            }
+        }
+        if resp.body.is_empty() && resp.status >= 300 {
+            // nginx's own error page for the status, with the plugin's headers.
+            return resp.status as ngx_int_t;
+        }
+        (*r).headers_out.status = resp.status as usize;
+        (*r).headers_out.content_length_n = resp.body.len() as _;
+        if (*r).headers_out.content_type.len == 0 {
+            // The location's default_type, as nginx's own responses get.
+            ngx::ffi::ngx_http_set_content_type(r);
+        }
+        let rc = ngx_http_send_header(r);
+        if rc == NGX_ERROR as ngx_int_t
+            || rc > NGX_OK as ngx_int_t
+            || (*r).header_only() != 0
+            || resp.body.is_empty()
+        {
+            ngx_http_finalize_request(r, rc);
+            return NGX_DONE as ngx_int_t;
+        }
+        let out = chain_of(r, &resp.body, true);
+        let rc = if out.is_null() {
+            NGX_ERROR as ngx_int_t
+        } else {
+            ngx_http_output_filter(r, out)
+        };
+        ngx_http_finalize_request(r, rc);
+        NGX_DONE as ngx_int_t
+    }
 }

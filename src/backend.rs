@@ -13,6 +13,7 @@ use proxy_wasm_host::{Backend, HttpBackend, LogLevel, MapType, Status};
 
 use crate::log;
 
+pub(crate) mod buffers;
 mod properties;
 mod validate;
 

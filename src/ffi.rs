@@ -13,8 +13,8 @@ use std::ffi::{c_int, c_void};
 
 use ngx::ffi::ngx_http_request_t;
 use proxy_wasm_host::{
-    limits, map, CallResponse, Continued, HttpCall, HttpContext, LogLevel, Outcome, Plugin,
-    RootContext,
+    limits, map, CallResponse, Continued, FailurePolicy, HttpCall, LogLevel, Outcome, Phase,
+    Plugin, RootContext, Verdict,
 };
 
 use crate::backend::{bytes_raw, cycle_backend, RequestBackend};
@@ -394,8 +394,8 @@ pub extern "C" fn ngx_proxy_wasm_max_call_body() -> usize {
     limits::MAX_HTTP_CALL_RESPONSE_BODY
 }
 
-/// Report a callback's result to Lua, forgetting the HTTP calls that will not be performed: those from response
-/// phases (nginx cannot wait in its output filters) and those dispatched beside a local response.
+/// Carry out, for Lua, the host core's verdict on a callback's result (`HttpContext::decide`, the outcome policy
+/// the directive path shares): fill `out` and return the `NGX_PROXY_WASM_*` code Lua acts on.
 fn finish(
     rctx: &mut crate::request::RequestCtx,
     root: &RootContext,
@@ -406,46 +406,71 @@ fn finish(
 ) -> c_int {
     out.calls = std::ptr::null();
     out.calls_len = 0;
-    let mut outcome = match result {
-        Ok(o) => o,
-        Err(e) => {
-            log::plugin_line(
-                backend.log_ptr(),
-                LogLevel::Error,
-                root.plugin_name(),
-                e.to_string().as_bytes(),
-            );
-            return NGX_PROXY_WASM_ERROR;
-        }
+    let which = match phase {
+        PHASE_REQUEST_HEADERS => Phase::RequestHeaders,
+        PHASE_REQUEST_BODY => Phase::RequestBody,
+        PHASE_RESPONSE_HEADERS => Phase::ResponseHeaders,
+        PHASE_RESPONSE_BODY => Phase::ResponseBody,
+        _ => Phase::HttpCallResponse,
     };
-    let performable = matches!(
-        phase,
-        PHASE_REQUEST_HEADERS | PHASE_REQUEST_BODY | PHASE_HTTP_CALL_RESPONSE
-    ) && outcome.local_response.is_none();
-    if !outcome.calls.is_empty() && !performable {
-        if outcome.local_response.is_none() {
-            log::plugin_line(
-                backend.log_ptr(),
-                LogLevel::Error,
-                root.plugin_name(),
-                b"HTTP calls dispatched from a response callback cannot be performed (nginx cannot wait in its output filters); they are dropped and their callbacks never run",
-            );
-        }
-        let calls = std::mem::take(&mut outcome.calls);
-        if let Ok(http) = rctx.context(root, backend) {
-            for c in calls {
-                http.cancel_http_call(c.token);
+    let Ok(http) = rctx.context(root, backend) else {
+        return NGX_PROXY_WASM_ERROR;
+    };
+    let verdict = http.decide(backend, which, result, FailurePolicy::Caller);
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        match verdict {
+            Verdict::Continue { body: None } => NGX_PROXY_WASM_CONTINUE,
+            Verdict::Continue { body: Some(body) } => {
+                s.body = body;
+                out.body = s.body.as_ptr();
+                out.body_len = s.body.len();
+                NGX_PROXY_WASM_BODY
+            }
+            Verdict::Wait { calls, body } => {
+                encode_calls(&calls, &mut s.calls);
+                out.calls = s.calls.as_ptr();
+                out.calls_len = s.calls.len();
+                match body {
+                    Some(body) => {
+                        s.body = body;
+                        out.body = s.body.as_ptr();
+                        out.body_len = s.body.len();
+                        NGX_PROXY_WASM_BODY
+                    }
+                    None => NGX_PROXY_WASM_CONTINUE,
+                }
+            }
+            Verdict::Pause { .. } => NGX_PROXY_WASM_PAUSE,
+            Verdict::Close => NGX_PROXY_WASM_CLOSE,
+            Verdict::Fail => NGX_PROXY_WASM_ERROR,
+            Verdict::Respond(resp) => {
+                if which == Phase::ResponseHeaders {
+                    // Not sent yet: the response's status and headers are replaced here; Lua replaces the body.
+                    if let Err(e) =
+                        backend.replace_response(resp.status, &resp.headers, resp.body.len())
+                    {
+                        http.fail();
+                        log::plugin_line(
+                            backend.log_ptr(),
+                            LogLevel::Error,
+                            root.plugin_name(),
+                            format!("proxy_on_response_headers failed: its local response could not replace the response: {e}; the call fails").as_bytes(),
+                        );
+                        return NGX_PROXY_WASM_ERROR;
+                    }
+                }
+                s.body = resp.body;
+                map::encode_into(&resp.headers, &mut s.headers);
+                out.status = resp.status as c_int;
+                out.body = s.body.as_ptr();
+                out.body_len = s.body.len();
+                out.headers = s.headers.as_ptr();
+                out.headers_len = s.headers.len();
+                NGX_PROXY_WASM_LOCAL_RESPONSE
             }
         }
-    }
-    let rc = report(backend, root.plugin_name(), phase, outcome, out);
-    if rc == NGX_PROXY_WASM_ERROR {
-        // The host refused what the callback asked for (reported above): the plugin is finished for the request.
-        if let Ok(http) = rctx.context(root, backend) {
-            http.fail();
-        }
-    }
-    rc
+    })
 }
 
 /// Flatten `calls` into one map (see `ngx_proxy_wasm_result_t::calls`).
@@ -464,81 +489,4 @@ fn encode_calls(calls: &[HttpCall], out: &mut Vec<u8>) {
         pairs.extend(c.headers.iter().cloned());
     }
     map::encode_into(&pairs, out);
-}
-
-fn report(
-    backend: &mut RequestBackend,
-    plugin: &str,
-    phase: c_int,
-    outcome: Outcome,
-    out: &mut ngx_proxy_wasm_result_t,
-) -> c_int {
-    if outcome.close && outcome.local_response.is_none() {
-        log::plugin_line(
-            backend.log_ptr(),
-            LogLevel::Info,
-            plugin,
-            b"the plugin closed the stream",
-        );
-        return NGX_PROXY_WASM_CLOSE;
-    }
-    SCRATCH.with(|s| {
-        let mut s = s.borrow_mut();
-        if let Some(resp) = outcome.local_response {
-            if phase == PHASE_RESPONSE_BODY {
-                log::plugin_line(
-                    backend.log_ptr(),
-                    LogLevel::Error,
-                    plugin,
-                    b"a local response from proxy_on_response_body is refused: the response headers are sent already",
-                );
-                return NGX_PROXY_WASM_ERROR;
-            }
-            if phase == PHASE_RESPONSE_HEADERS {
-                // Not sent yet: the response's status and headers are replaced here; Lua replaces the body.
-                if let Err(e) = backend.replace_response(resp.status, &resp.headers, resp.body.len()) {
-                    log::plugin_line(
-                        backend.log_ptr(),
-                        LogLevel::Error,
-                        plugin,
-                        format!("the local response from proxy_on_response_headers failed: {e}").as_bytes(),
-                    );
-                    return NGX_PROXY_WASM_ERROR;
-                }
-            }
-            s.body = resp.body;
-            map::encode_into(&resp.headers, &mut s.headers);
-            out.status = resp.status as c_int;
-            out.body = s.body.as_ptr();
-            out.body_len = s.body.len();
-            out.headers = s.headers.as_ptr();
-            out.headers_len = s.headers.len();
-            return NGX_PROXY_WASM_LOCAL_RESPONSE;
-        }
-        if !outcome.calls.is_empty() {
-            encode_calls(&outcome.calls, &mut s.calls);
-            out.calls = s.calls.as_ptr();
-            out.calls_len = s.calls.len();
-        } else if HttpContext::pauses(&outcome) {
-            if matches!(phase, PHASE_REQUEST_HEADERS | PHASE_REQUEST_BODY) {
-                return NGX_PROXY_WASM_PAUSE;
-            }
-            // (A paused response body is held by the host core until the plugin continues.)
-            if phase == PHASE_RESPONSE_HEADERS {
-                log::plugin_line(
-                    backend.log_ptr(),
-                    LogLevel::Warn,
-                    plugin,
-                    b"proxy_on_response_headers returned Pause: a response cannot be held from Lua's header filter; continuing",
-                );
-            }
-        }
-        if let Some(body) = outcome.body {
-            s.body = body;
-            out.body = s.body.as_ptr();
-            out.body_len = s.body.len();
-            return NGX_PROXY_WASM_BODY;
-        }
-        NGX_PROXY_WASM_CONTINUE
-    })
 }

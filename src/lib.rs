@@ -1,15 +1,19 @@
 //! `ngx_http_proxy_wasm_module`: a Proxy-Wasm host for nginx.
 //!
-//! This crate is the thin nginx side of the project: the module declaration and its directives (this file),
-//! the per-request state and log-phase handler (`request.rs`), the host-core backend over nginx structures
-//! (`backend.rs`) and the C ABI that `lua/resty/proxy-wasm.lua` calls through LuaJIT FFI (`ffi.rs`). Everything
-//! about Wasm and the Proxy-Wasm ABI lives in the `proxy-wasm-host` crate.
+//! This crate is the thin nginx side of the project, one nginx concept per file: the module declaration, its
+//! directive table and worker start (this file), directives (`conf.rs`), per-request state and the log phase
+//! (`request.rs`), the access phase (`access.rs`), the filters (`filters.rs`), the chain runner carrying out the
+//! host core's verdicts (`chain.rs`), paused requests (`pause.rs`), HTTP calls (`http_call.rs`), the worker
+//! timer (`timer.rs`), shared memory and metrics (`shared.rs`), the C ABI Lua calls (`ffi.rs`), the panic guard
+//! (`unwind.rs`), and nginx struct walking (`backend.rs`, `backend/`). Everything about Wasm and the Proxy-Wasm
+//! ABI, and what a plugin's result means for a request, lives in the `proxy-wasm-host` crate.
 
 mod access;
 mod backend;
+mod chain;
 mod conf;
 mod ffi;
-mod handlers;
+mod filters;
 mod http_call;
 mod log;
 mod pause;
@@ -77,10 +81,10 @@ fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     }
     // SAFETY: filters are chained once, here, while nginx is single-threaded and reading its configuration.
     unsafe {
-        handlers::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
-        ngx::ffi::ngx_http_top_header_filter = Some(handlers::header_filter);
-        handlers::NEXT_BODY_FILTER = ngx::ffi::ngx_http_top_body_filter;
-        ngx::ffi::ngx_http_top_body_filter = Some(handlers::body_filter);
+        filters::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
+        ngx::ffi::ngx_http_top_header_filter = Some(filters::header_filter);
+        filters::NEXT_BODY_FILTER = ngx::ffi::ngx_http_top_body_filter;
+        ngx::ffi::ngx_http_top_body_filter = Some(filters::body_filter);
     }
     Status::NGX_OK.into()
 }

@@ -19,9 +19,8 @@ use proxy_wasm_host::{Continued, LogLevel};
 
 use crate::backend::RequestBackend;
 use crate::conf::Failure;
-use crate::handlers::loc_conf;
 use crate::log;
-use crate::request::{existing_request_ctx, AccessState};
+use crate::request::{existing_request_ctx, loc_conf, AccessState};
 
 thread_local! {
     /// The worker's paused requests (each removes itself when its pause ends or its request is freed).

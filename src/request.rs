@@ -9,7 +9,21 @@ use ngx::http::HttpModule;
 use proxy_wasm_host::{HttpContext, RootContext};
 
 use crate::backend::RequestBackend;
+use crate::conf::LocConf;
 use crate::Module;
+
+/// The module's configuration of the request's location.
+pub(crate) fn loc_conf<'a>(r: *mut ngx_http_request_t) -> Option<&'a LocConf> {
+    // SAFETY: `r` is a live request; our location conf exists for every location.
+    let req = unsafe { ngx::http::Request::from_ngx_http_request(r) };
+    <Module as ngx::http::HttpModuleLocationConf>::location_conf(req)
+}
+
+/// Whether `r` is a main request (plugins run for main requests only).
+pub(crate) fn is_main(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: `r` is a live request.
+    unsafe { (*r).main == r }
+}
 
 /// The HTTP contexts of one request, at most one per root context, in the order they were opened. Most
 /// requests run one plugin: the first context is held in place (no heap allocation per request).
@@ -47,6 +61,9 @@ pub(crate) struct RequestCtx {
     pub calls: Vec<Box<crate::http_call::PendingCall>>,
     /// Set while a plugin holds the request paused (directive path): its timeout timer and which filter.
     pub pause: Option<Box<crate::pause::Pause>>,
+    /// The body of a plugin's local response from `proxy_on_response_headers` (directive path), which the body
+    /// filter sends instead of the response's own.
+    pub substitute_body: Option<Vec<u8>>,
 }
 
 /// Where the access phase of the directive path stands for this request.

@@ -135,7 +135,7 @@ fn serve_metrics(r: *mut ngx_http_request_t) -> ngx_int_t {
         if rc == NGX_ERROR as ngx_int_t || rc > NGX_OK as ngx_int_t || (*r).header_only() != 0 {
             return rc;
         }
-        let out = crate::handlers::chain_of(r, text.as_bytes(), true);
+        let out = crate::backend::buffers::chain_of(r, text.as_bytes(), true);
         if out.is_null() {
             return NGX_ERROR as ngx_int_t;
         }

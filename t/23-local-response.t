@@ -249,3 +249,84 @@ proxy_send_local_response: invalid HTTP status 99
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 8: directives: from response headers, as through Lua: status and headers replaced, the body replaced
+--- http_config
+    wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
+--- config
+    location /t {
+        proxy_wasm hostcalls '{"on_response_headers": [{"op": "local_response", "status": 503, "body": "replaced\\n", "headers": [["x-h", "v"]]}],
+                               "on_response_body": [{"op": "log", "msg": "must not run"}]}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        add_header X-Up up;
+        return 200 "original body that is longer\n";
+    }
+--- request
+GET /t
+--- error_code: 503
+--- response_headers
+X-H: v
+! X-Up
+Content-Length: 9
+--- response_body
+replaced
+--- error_log
+local_response 503 -> Ok
+--- no_error_log
+must not run
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 9: directives: from response headers with an empty body: a header-only response
+--- http_config
+    wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
+--- config
+    location /t {
+        proxy_wasm hostcalls '{"on_response_headers": [{"op": "local_response", "status": 204, "headers": [["x-h", "v"]]}]}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        return 200 "original\n";
+    }
+--- request
+GET /t
+--- error_code: 204
+--- response_headers
+X-H: v
+--- response_body
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 10: directives: from the response body: refused with one line; under open the response goes on unchanged
+--- http_config
+    wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
+--- config
+    location /t {
+        proxy_wasm hostcalls '{"on_response_body": [{"op": "local_response", "status": 500, "body": "late"}]}';
+        proxy_wasm_failure open;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        return 200 "original\n";
+    }
+--- request
+GET /t
+--- response_body
+original
+--- grep_error_log eval: qr/proxy_on_response_body failed: [^;]*; [^(]*\(proxy_wasm_failure open\)/
+--- grep_error_log_out
+proxy_on_response_body failed: a local response from proxy_on_response_body is refused: the response headers are sent already; continuing without it (proxy_wasm_failure open)
+--- no_error_log
+[alert]
+[crit]

@@ -382,7 +382,7 @@ GET /t
 --- response_body
 content
 --- error_log
-HTTP calls dispatched from a response callback cannot be performed
+wasm plugin "hostcalls": 1 HTTP call(s) dropped: a response callback cannot wait for them (the response is on its way)
 --- no_error_log
 NEVER_CALLED
 [alert]

@@ -17,6 +17,7 @@ mod plugin;
 mod schedule;
 pub mod shared;
 pub mod types;
+mod verdict;
 mod vm;
 
 pub use backend::{Backend, HttpBackend};
@@ -30,4 +31,5 @@ pub use plugin::{
 };
 pub use schedule::{next_timeout, run_due, set_paused_waker, set_waker};
 pub use types::{Action, LogLevel, MapType, Status};
+pub use verdict::{FailurePolicy, Phase, Verdict};
 pub use vm::{CallResponse, HttpCall, LocalResponse, PluginOptions};

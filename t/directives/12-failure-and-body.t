@@ -155,7 +155,7 @@ GET /t
 --- response_body
 upstream
 --- error_log
-wasm plugin "hostcalls": 1 HTTP call(s) dropped: on the directive path HTTP calls are performed from request callbacks only
+wasm plugin "hostcalls": 1 HTTP call(s) dropped: a response callback cannot wait for them (the response is on its way)
 --- no_error_log
 [alert]
 [crit]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory check (`make memcheck`): nginx with the module runs under valgrind (single process) while requests go
-# through every path of the module without Lua: a plugin's local response, headers and bodies changed, an HTTP
+# through every path of the module without Lua: a plugin's local response, headers and bodies changed (request
+# headers removed across the parts of nginx's header list), an HTTP
 # call on an nginx connection, shared data and a metric with the Prometheus endpoint, a trap followed by a
 # fresh instance, a leaky plugin recycled, a deadline. Passes when every answer is right and valgrind reports
 # no error (invalid access, use of uninitialised memory, definite leak) outside valgrind.supp.
@@ -55,6 +56,14 @@ http {
         location /count { proxy_wasm shared_state '{"count": {"key": "n", "metric": "requests_total"}}'; proxy_pass http://127.0.0.1:$PORT/up; }
         location /metrics { proxy_wasm_metrics; }
         location /bomb { proxy_wasm_failure open; proxy_wasm bomb; proxy_pass http://127.0.0.1:$PORT/up; }
+        location /strip {
+            proxy_wasm hostcalls '{"on_request_headers": [{"op": "remove", "map": "request_headers", "key": "x-h01"},
+                                   {"op": "remove", "map": "request_headers", "key": "x-h18"}, {"op": "remove", "map": "request_headers", "key": "x-h19"},
+                                   {"op": "remove", "map": "request_headers", "key": "x-h30"}, {"op": "remove", "map": "request_headers", "key": "content-length"},
+                                   {"op": "add", "map": "request_headers", "key": "x-new", "value": "a"}]}';
+            proxy_pass http://127.0.0.1:$PORT/headers;
+        }
+        location /headers { return 200 "\$http_x_new \$http_x_h02 \$http_x_h30 \$content_length\n"; }
         location /up { return 200 "up\n"; }
     }
 }
@@ -74,6 +83,10 @@ get() { curl -s -m 60 "http://127.0.0.1:$PORT$1" "${@:2}"; }
 [ "$(get /fault)" = "hello world" ] || fail "/fault"
 [ "$(get /edit)" = "$(printf 'up\n!')" ] || fail "/edit"
 [ "$(get /call)" = "up" ] || fail "/call"
+# Headers removed across the parts of a two-part list (and Content-Length), then added: what the proxy module
+# walks to build the upstream request.
+many=(); for i in $(seq -w 1 30); do many+=(-H "X-H$i: $((10#$i))"); done
+[ "$(get /strip "${many[@]}" -d hello)" = "a 2  5" ] || fail "/strip: $(get /strip "${many[@]}" -d hello)"
 for _ in 1 2 3; do get /count >/dev/null; done
 get /metrics | grep -qx "requests_total 3" || fail "/metrics"
 # Traps (7 headers), growth past the cap, a fresh instance, recycling: every answer still comes from upstream.

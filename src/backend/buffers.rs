@@ -1,0 +1,98 @@
+//! nginx buffer chains: copying bytes in (`chain_of`), reading them out of memory and file buffers
+//! (`collect`), and marking a chain consumed. Part of the module's one home for nginx struct walking.
+
+use std::ptr;
+
+use ngx::ffi::{ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_request_t};
+
+/// A one-buffer chain holding a copy of `bytes` in the request pool (`last`: it ends the body).
+///
+/// # Safety
+/// `r` must be a live request.
+pub(crate) unsafe fn chain_of(
+    r: *mut ngx_http_request_t,
+    bytes: &[u8],
+    last: bool,
+) -> *mut ngx_chain_t {
+    // SAFETY: the pool is live; the buffer is sized for `bytes`.
+    unsafe {
+        let b = ngx_create_temp_buf((*r).pool, bytes.len().max(1));
+        let cl = ngx_alloc_chain_link((*r).pool);
+        if b.is_null() || cl.is_null() {
+            return ptr::null_mut();
+        }
+        ptr::copy_nonoverlapping(bytes.as_ptr(), (*b).last, bytes.len());
+        (*b).last = (*b).last.add(bytes.len());
+        if last {
+            if r == (*r).main {
+                (*b).set_last_buf(1);
+            }
+            (*b).set_last_in_chain(1);
+        }
+        if bytes.is_empty() {
+            (*b).set_temporary(0);
+            (*b).set_sync(1);
+        }
+        (*cl).buf = b;
+        (*cl).next = ptr::null_mut();
+        cl
+    }
+}
+
+/// The bytes of a chain (file-backed buffers are read, as nginx's copy filter would: the module's body filter
+/// runs before it), whether it ends the body, and whether every buffer could be read.
+///
+/// # Safety
+/// `input` must be a valid chain.
+pub(crate) unsafe fn collect(input: *mut ngx_chain_t) -> (Vec<u8>, bool, bool) {
+    let mut bytes = Vec::new();
+    let mut eos = false;
+    let mut readable = true;
+    let mut cl = input;
+    // SAFETY: guaranteed by the caller; buffers in memory hold pos..last, file buffers file_pos..file_last.
+    unsafe {
+        while !cl.is_null() {
+            let b = (*cl).buf;
+            if (*b).last_buf() != 0 || (*b).last_in_chain() != 0 {
+                eos = true;
+            }
+            let in_memory = (*b).temporary() != 0 || (*b).memory() != 0 || (*b).mmap() != 0;
+            if in_memory {
+                let len = (*b).last.offset_from((*b).pos) as usize;
+                bytes.extend_from_slice(std::slice::from_raw_parts((*b).pos, len));
+            } else if (*b).in_file() != 0 && !(*b).file.is_null() {
+                let len = ((*b).file_last - (*b).file_pos).max(0) as usize;
+                let at = bytes.len();
+                bytes.resize(at + len, 0);
+                let n = ngx::ffi::ngx_read_file(
+                    (*b).file,
+                    bytes.as_mut_ptr().add(at),
+                    len,
+                    (*b).file_pos,
+                );
+                if n != len as isize {
+                    readable = false;
+                }
+            }
+            cl = (*cl).next;
+        }
+    }
+    (bytes, eos, readable)
+}
+
+/// Mark every buffer of a chain consumed (its bytes were taken or are dropped).
+///
+/// # Safety
+/// `input` must be a valid chain.
+pub(crate) unsafe fn consume(input: *mut ngx_chain_t) {
+    let mut cl = input;
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        while !cl.is_null() {
+            let b = (*cl).buf;
+            (*b).pos = (*b).last;
+            (*b).file_pos = (*b).file_last;
+            cl = (*cl).next;
+        }
+    }
+}
