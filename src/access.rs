@@ -15,7 +15,7 @@ use proxy_wasm_host::{
     CallResponse, HttpBackend, HttpCall, LocalResponse, LogLevel, MapType, Phase, Verdict,
 };
 
-use crate::backend::buffers::{chain_of, collect};
+use crate::backend::buffers::{chain_of, collect, replace_request_body};
 use crate::backend::RequestBackend;
 use crate::chain::{run_chain, ChainBody, ChainEnd};
 use crate::conf::{Failure, LocConf};
@@ -258,26 +258,11 @@ fn body_chain(
 /// The plugins changed the body: it replaces the read one for the content phase (proxy_pass etc.).
 fn replace_body(r: *mut ngx_http_request_t, body: &[u8]) -> ngx_int_t {
     // SAFETY: `r` is live and its body was read.
-    unsafe {
-        let out = chain_of(r, body, true);
-        if out.is_null() || (*r).request_body.is_null() {
-            return ERROR;
-        }
-        (*(*out).buf).set_last_buf(1);
-        (*(*r).request_body).bufs = out;
-        (*r).headers_in.content_length_n = body.len() as _;
-        let cl = (*r).headers_in.content_length;
-        if !cl.is_null() {
-            let len = body.len().to_string();
-            let p = ngx::ffi::ngx_pnalloc((*r).pool, len.len()) as *mut u8;
-            if !p.is_null() {
-                ptr::copy_nonoverlapping(len.as_ptr(), p, len.len());
-                (*cl).value.data = p;
-                (*cl).value.len = len.len();
-            }
-        }
+    if unsafe { replace_request_body(r, body) } {
+        NGX_DECLINED as ngx_int_t
+    } else {
+        ERROR
     }
-    NGX_DECLINED as ngx_int_t
 }
 
 /// Where the phase goes once the outstanding calls are answered.

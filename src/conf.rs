@@ -110,7 +110,7 @@ fn full_path(cf: *mut ngx_conf_t, path: &str) -> String {
     format!("{prefix}{path}")
 }
 
-/// `wasm_plugin NAME PATH [VM_CONFIGURATION];`
+/// `wasm_plugin NAME PATH [vm_config=STRING] [time_limit=TIME] [memory_limit=SIZE];`
 pub(crate) extern "C" fn cmd_wasm_plugin(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
@@ -184,35 +184,27 @@ fn cmd_wasm_plugin_inner(
     }
 }
 
-/// A time in nginx's notation (`500ms`, `2s`, a bare number of milliseconds), as milliseconds, at least 1.
+/// A time in nginx's notation (its own parser, as every nginx directive: `500ms`, `2s`, `1m30s`, a bare
+/// number of milliseconds), as milliseconds, at least 1.
 fn parse_ms(v: &[u8]) -> Option<u64> {
-    let v = std::str::from_utf8(v).ok()?;
-    let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
-        (n, 1)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1000)
-    } else {
-        (v, 1)
+    let mut text = ngx_str_t {
+        len: v.len(),
+        data: v.as_ptr() as *mut u8,
     };
-    num.parse::<u64>()
-        .ok()?
-        .checked_mul(scale)
-        .filter(|ms| *ms > 0)
+    // SAFETY: nginx's parser reads the `len` bytes of `data` and writes nothing.
+    let ms = unsafe { ngx::ffi::ngx_parse_time(&mut text, 0) };
+    (ms > 0).then_some(ms as u64)
 }
 
-/// A size in nginx's notation (`512k`, `64m`, `1g`, bytes), at least one wasm page (64k).
+/// A size in nginx's notation (its own parser: `512k`, `64m`, `1g`, bytes), at least one wasm page (64k).
 pub(crate) fn parse_size(v: &[u8]) -> Option<usize> {
-    let v = std::str::from_utf8(v).ok()?.to_ascii_lowercase();
-    let (num, scale) = match v.as_bytes().last()? {
-        b'k' => (&v[..v.len() - 1], 1 << 10),
-        b'm' => (&v[..v.len() - 1], 1 << 20),
-        b'g' => (&v[..v.len() - 1], 1 << 30),
-        _ => (&v[..], 1),
+    let mut text = ngx_str_t {
+        len: v.len(),
+        data: v.as_ptr() as *mut u8,
     };
-    num.parse::<usize>()
-        .ok()?
-        .checked_mul(scale)
-        .filter(|n| *n >= 65536)
+    // SAFETY: nginx's parser reads the `len` bytes of `data` and writes nothing.
+    let n = unsafe { ngx::ffi::ngx_parse_size(&mut text) };
+    usize::try_from(n).ok().filter(|n| *n >= 65536)
 }
 
 /// `proxy_wasm NAME [CONFIGURATION];`

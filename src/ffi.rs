@@ -1,12 +1,18 @@
-//! The C ABI that `lua/resty/proxy-wasm.lua` calls through LuaJIT FFI.
+//! The C ABI that `lua/resty/proxy-wasm.lua` calls through LuaJIT FFI: this file (plugins, plugin ctxs, HTTP
+//! callbacks, paused requests) and `ffi/shared.rs` (shared data, metrics, foreign functions). It is the home of
+//! the `extern "C"` surface: every entry point runs in the panic guard (logged at `[alert]`, turned into an
+//! error return), checks its pointers, and maps host-core errors to return codes once. Detailed reasons go to
+//! the nginx error log; Lua returns the fixed error strings of the api7 API.
 //!
-//! This file is the home of the `extern "C"` surface: every entry point catches panics (logged at `[alert]`,
-//! turned into an error return), checks its pointers, and maps host-core errors to return codes once. Detailed
-//! reasons go to the nginx error log; Lua returns the fixed error strings of the api7 API.
+//! One return-code convention for every function: `NGX_PROXY_WASM_ERROR` (-1) is a failure (logged),
+//! `NGX_PROXY_WASM_OK` (0) success, and a positive code names what happened (a local response, not found, ...),
+//! as each function's documentation says.
 //!
 //! Ownership: `ngx_proxy_wasm_load` returns a boxed `Plugin`, `ngx_proxy_wasm_on_configure` a boxed
 //! `RootContext` (the Lua "plugin ctx"); Lua frees both from its GC through the matching free functions. A
 //! plugin ctx freed while requests still use it lives on in their HTTP contexts until they end.
+
+mod shared;
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
@@ -39,7 +45,13 @@ pub struct ngx_proxy_wasm_result_t {
 }
 
 const NGX_PROXY_WASM_ERROR: c_int = -1;
-const NGX_PROXY_WASM_CONTINUE: c_int = 0;
+const NGX_PROXY_WASM_OK: c_int = 0;
+/// The key or metric does not exist (shared data, metrics).
+const NGX_PROXY_WASM_NOT_FOUND: c_int = 1;
+/// A shared-data write whose cas no longer matches.
+const NGX_PROXY_WASM_CAS_MISMATCH: c_int = 2;
+/// The request goes on (`ngx_proxy_wasm_on_http`).
+const NGX_PROXY_WASM_CONTINUE: c_int = NGX_PROXY_WASM_OK;
 const NGX_PROXY_WASM_LOCAL_RESPONSE: c_int = 1;
 const NGX_PROXY_WASM_BODY: c_int = 2;
 /// The plugin closed the stream (`proxy_close_stream`): Lua drops the connection (request phases) or fails.

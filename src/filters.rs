@@ -24,12 +24,21 @@ use crate::request::{existing_request_ctx, is_main, loc_conf};
 pub(crate) static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
 pub(crate) static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
 
-/// Whether the response callbacks of the location's plugins run for this response: main requests only, not
-/// for a response a plugin sent or substituted, and never for the module's own error response.
+/// Whether the response callbacks of the location's plugins run for this response: main requests only, never
+/// for the module's own error response nor for the body of a local response that replaced a response in its
+/// header phase. A plugin's local response from a request phase runs them, as Envoy's encoder filters do for a
+/// local reply.
 fn response_callbacks_apply(r: *mut ngx_http_request_t) -> bool {
     // SAFETY: `r` is a live request.
     is_main(r)
-        && !unsafe { existing_request_ctx(r) }.is_some_and(|c| c.local_response || c.host_error)
+        && !unsafe { existing_request_ctx(r) }
+            .is_some_and(|c| c.host_error || c.substitute_body.is_some())
+}
+
+/// Whether the response is a plugin's local response from a request phase.
+fn local_response(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: `r` is live; the reference does not outlive this call.
+    unsafe { existing_request_ctx(r) }.is_some_and(|c| c.local_response)
 }
 
 /// What the header filter does with the response.
@@ -87,12 +96,21 @@ fn response_headers(r: *mut ngx_http_request_t) -> Headers {
         None,
         |http, backend, _, _| Some(http.on_response_headers(backend, end_of_stream)),
     );
-    if lc
-        .filters
-        .as_ref()
-        .is_some_and(|f| f.iter().any(|f| f.response_body))
+    // SAFETY: `r` is live.
+    let bodiless = unsafe {
+        (*r).method & ngx::ffi::NGX_HTTP_HEAD as usize != 0
+            || matches!((*r).headers_out.status, 204 | 304)
+    };
+    // A plugin's local response has its body, and its length, fixed: the body callbacks see it, unchanged.
+    let fixed = local_response(r);
+    if !bodiless
+        && !fixed
+        && lc
+            .filters
+            .as_ref()
+            .is_some_and(|f| f.iter().any(|f| f.response_body))
     {
-        // A plugin may change the body: its length is no longer known.
+        // A plugin may change the body: its length is no longer known (a response without a body keeps it).
         // SAFETY: `r` is live and its headers are not sent yet.
         let mut backend = unsafe { RequestBackend::new(r) };
         let _ = backend.map_remove(MapType::HttpResponseHeaders, b"content-length");
@@ -113,6 +131,17 @@ fn substitute(
 ) -> Headers {
     // SAFETY: `r` is live and its headers are not sent.
     let mut backend = unsafe { RequestBackend::new(r) };
+    // SAFETY: `r` is live; the reference does not outlive this statement.
+    if unsafe { existing_request_ctx(r) }.is_some_and(|c| c.local_response) {
+        log::write(
+            backend.log_ptr(),
+            LogLevel::Error,
+            format_args!(
+                "proxy-wasm: a local response from proxy_on_response_headers while a local response is being sent is refused; the first one goes on"
+            ),
+        );
+        return Headers::Next;
+    }
     match backend.replace_response(resp.status, &resp.headers, resp.body.len()) {
         Ok(()) => {
             // SAFETY: `r` is live; the reference does not outlive this block.
@@ -247,6 +276,18 @@ fn response_body(
         ChainEnd::Fail | ChainEnd::Close => Err(()),
         // (A local response cannot come from here: the host core refused it as a failure.)
         _ if !body.changed => Ok(None),
+        _ if local_response(r) => {
+            // SAFETY: `r` is live.
+            let backend = unsafe { RequestBackend::new(r) };
+            log::write(
+                backend.log_ptr(),
+                LogLevel::Warn,
+                format_args!(
+                    "proxy-wasm: a change to the body of a local response is ignored (its Content-Length is sent)"
+                ),
+            );
+            Ok(None)
+        }
         _ => {
             // SAFETY: `input` and `r` are live; the chain's bytes were taken.
             unsafe {

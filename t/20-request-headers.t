@@ -8,7 +8,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: pairs: pseudo-headers first, then every header in order, repeated ones kept, names lowercased
+=== TEST 1: pairs: pseudo-headers first, then every header in order, repeated ones kept, names lowercased; Host is :authority only (as in Envoy)
 --- http_config
     lua_package_path "lua/?.lua;;";
     init_worker_by_lua_block {
@@ -38,14 +38,13 @@ request_headers: :method: GET
 request_headers: :path: /t?a=1
 request_headers: :scheme: http
 request_headers: :authority: localhost
-request_headers: host: localhost
 request_headers: connection: close
 request_headers: x-rep: 1
 request_headers: x-rep: 2
 request_headers: x-single: s
-request_headers: 9 pairs
+request_headers: 8 pairs
 --- error_log
-hostcalls: on_request_headers num_headers=9 end_of_stream=false
+hostcalls: on_request_headers num_headers=8 end_of_stream=false
 --- no_error_log
 [error]
 [alert]

@@ -8,7 +8,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: the request body, whole, a slice, its status, and the configuration buffer is not there
+=== TEST 1: the request body, whole, a slice, past its end (BadArgument, as in Envoy), its status, and the configuration buffer is not there
 --- http_config
     lua_package_path "lua/?.lua;;";
     init_worker_by_lua_block {
@@ -40,7 +40,7 @@ hello wasm world
 hostcalls: on_request_body body_size=16 end_of_stream=true
 get_body request_body -> Ok "hello wasm world"
 get_body request_body -> Ok "was"
-get_body request_body -> Ok ""
+get_body request_body -> BadArgument
 buffer_status request_body -> Ok length=16 flags=1
 get_body response_body -> NotFound
 get_body plugin_configuration -> NotFound
@@ -277,7 +277,7 @@ buffer_status type 99 -> BadArgument
 set_body type 99 0:3 "x" -> BadArgument
 set_body response_body 0:3 "x" -> NotFound
 set_body plugin_configuration 0:3 "x" -> NotFound
-get_body request_body -> Ok ""
+get_body request_body -> BadArgument
 get_body request_body -> Ok "abc!"
 --- no_error_log
 [error]

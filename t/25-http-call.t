@@ -251,14 +251,13 @@ qr/\[warn\].*proxy-wasm: HTTP call 1 failed: connect to 127.0.0.1:1: connection 
 
 
 
-=== TEST 6: bad arguments: no :path, no :authority, a bad header, a bad upstream are BadArgument (logged); nothing is performed
+=== TEST 6: bad arguments: a bad header, a bad upstream are BadArgument (logged); nothing is performed
 --- http_config
     lua_package_path "lua/?.lua;;";
     init_worker_by_lua_block {
         local wasm = require("resty.proxy-wasm")
         local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
-        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":authority", "x"]]},
- {"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"]]},
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [
  {"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"], ["x-a", "v\r\nx-b: 1"]]},
  {"op": "dispatch", "upstream": "", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}],
  "on_http_call_response": [{"op": "log", "msg": "NEVER_CALLED"}]}]=]))
@@ -286,12 +285,8 @@ qr/\[warn\].*proxy-wasm: HTTP call 1 failed: connect to 127.0.0.1:1: connection 
 GET /t
 --- response_body
 content
---- grep_error_log eval: qr/(?:dispatch \S* -> \w+|proxy_http_call: (?:the headers must hold :method, :path and :authority|[^,]*))/
+--- grep_error_log eval: qr/(?:dispatch \S* -> \w+|proxy_http_call: [^,]*)/
 --- grep_error_log_out
-proxy_http_call: the headers must hold :method, :path and :authority
-dispatch 127.0.0.1:1 -> BadArgument
-proxy_http_call: the headers must hold :method, :path and :authority
-dispatch 127.0.0.1:1 -> BadArgument
 proxy_http_call: bad header "x-a"
 dispatch 127.0.0.1:1 -> BadArgument
 proxy_http_call: bad upstream (want host[:port])
@@ -385,5 +380,47 @@ content
 wasm plugin "hostcalls": 1 HTTP call(s) dropped: a response callback cannot wait for them (the response is on its way)
 --- no_error_log
 NEVER_CALLED
+[alert]
+[crit]
+
+
+
+=== TEST 9: api7's defaults: no :method is GET, no :path is /, a relative :path gets its /, no :authority is the upstream
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [
+ {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": []},
+ {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":path", "up?x=1"]]}],
+ "on_http_call_response": [{"op": "get_body"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+    location = / {
+        return 200 "root $request_method $http_host";
+    }
+    location = /up {
+        return 200 "up $request_method $args $http_host";
+    }
+--- request
+GET /t
+--- response_body
+content
+--- grep_error_log eval: qr/hostcalls: on_http_call_response: get_body [^,]*/
+--- grep_error_log_out eval
+qr/\Ahostcalls: on_http_call_response: get_body http_call_response_body -> Ok "(?:root GET 127\.0\.0\.1:\d+|up GET x=1 127\.0\.0\.1:\d+)"\nhostcalls: on_http_call_response: get_body http_call_response_body -> Ok "(?:root GET 127\.0\.0\.1:\d+|up GET x=1 127\.0\.0\.1:\d+)"\n\z/
+--- error_log
+"root GET 127.0.0.1:
+"up GET x=1 127.0.0.1:
+--- no_error_log
+[error]
 [alert]
 [crit]

@@ -1,5 +1,5 @@
 //! nginx buffer chains: copying bytes in (`chain_of`), reading them out of memory and file buffers
-//! (`collect`), and marking a chain consumed. Part of the module's one home for nginx struct walking.
+//! (`collect`), marking a chain consumed, and replacing the request body a plugin changed. Part of the module's one home for nginx struct walking.
 
 use std::ptr;
 
@@ -94,5 +94,34 @@ pub(crate) unsafe fn consume(input: *mut ngx_chain_t) {
             (*b).file_pos = (*b).file_last;
             cl = (*cl).next;
         }
+    }
+}
+
+/// Make `body` the request body the content phase passes on (a plugin changed it), with its length in
+/// `headers_in` (nginx's own `Content-Length` header keeps naming the new length). Returns whether it could.
+///
+/// # Safety
+/// `r` must be a live request whose body was read.
+pub(crate) unsafe fn replace_request_body(r: *mut ngx_http_request_t, body: &[u8]) -> bool {
+    // SAFETY: guaranteed by the caller; new memory comes from the request pool.
+    unsafe {
+        let out = chain_of(r, body, true);
+        if out.is_null() || (*r).request_body.is_null() {
+            return false;
+        }
+        (*(*out).buf).set_last_buf(1);
+        (*(*r).request_body).bufs = out;
+        (*r).headers_in.content_length_n = body.len() as _;
+        let cl = (*r).headers_in.content_length;
+        if !cl.is_null() {
+            let len = body.len().to_string();
+            let p = ngx::ffi::ngx_pnalloc((*r).pool, len.len()) as *mut u8;
+            if !p.is_null() {
+                ptr::copy_nonoverlapping(len.as_ptr(), p, len.len());
+                (*cl).value.data = p;
+                (*cl).value.len = len.len();
+            }
+        }
+        true
     }
 }

@@ -43,8 +43,12 @@ pub(crate) fn proxy_get_buffer_bytes(
     status((|| {
         let kind = BufferType::from_i32(kind).ok_or(Status::BadArgument)?;
         let bytes = buffer(caller.data(), kind)?;
-        // Both are unsigned in the ABI: SDKs pass u32::MAX as `max_size` to mean "all of it".
-        let start = (start as u32 as usize).min(bytes.len());
+        // Both are unsigned in the ABI: SDKs pass u32::MAX as `max_size` to mean "all of it". A start past the
+        // end is a bad argument, as in Envoy and api7's host.
+        let start = start as u32 as usize;
+        if start > bytes.len() {
+            return Err(Stop::Status(Status::BadArgument));
+        }
         let end = start
             .saturating_add(max_size as u32 as usize)
             .min(bytes.len());

@@ -268,13 +268,15 @@ pub(crate) fn proxy_http_call(
             };
             *slot = Some(v);
         }
-        let (Some(method), Some(path), Some(authority)) = (method, path, authority) else {
-            return refuse(
-                &mut caller,
-                Status::BadArgument,
-                "the headers must hold :method, :path and :authority",
-            );
+        // As api7's host does (its plugins rely on it): :method defaults to GET, :path to `/` (a relative one
+        // gets a leading `/`), :authority to the upstream the call goes to.
+        let method = method.unwrap_or_else(|| b"GET".to_vec());
+        let path = match path {
+            None => b"/".to_vec(),
+            Some(p) if !p.starts_with(b"/") && !p.is_empty() => [b"/".as_slice(), &p].concat(),
+            Some(p) => p,
         };
+        let authority = authority.unwrap_or_else(|| upstream.as_bytes().to_vec());
         if method.is_empty() || !clean(&method, false) || path.is_empty() || !clean(&path, false) {
             return refuse(&mut caller, Status::BadArgument, "bad :method or :path");
         }

@@ -105,13 +105,8 @@ pub(super) fn define(r: &Region, kind: MetricType, name: &[u8]) -> Result<u32, S
             None => {
                 free.get_or_insert(index);
             }
-            Some(k) if name_of(r, s)? == name => {
-                return if k == kind {
-                    Ok(id(index, k))
-                } else {
-                    Err(SharedError::BadArgument)
-                };
-            }
+            // Names are per metric type, as in Envoy and api7: a counter and a histogram may share one.
+            Some(k) if k == kind && name_of(r, s)? == name => return Ok(id(index, k)),
             Some(_) => {}
         }
     }

@@ -9,7 +9,7 @@
 //! - `fail`: `request_headers`, `request_body`, `response_headers`, `response_body`, `log`, `done`,
 //!   `http_call_response`, `tick`, `queue_ready`, or absent (never fails: a well-behaved plugin).
 //! - `how`: `panic` (`panic!("hostile: ...")`, a trap with `panic = "abort"`), `spin` (an endless loop, stopped at
-//!   the plugin's `time_limit`), `grow` (allocates 1 MiB blocks until the plugin's `memory_limit` traps).
+//!   the plugin's `time_limit`), `grow` (allocates 8 MiB blocks until the plugin's `memory_limit` traps).
 //! - `when`: `every` (default: every request, every tick, every queue event), `header` (only requests that have
 //!   the header `x-fail: 1`; ticks and queue events: as `once`), `once` (the first time in the whole nginx,
 //!   remembered in shared data, so the fresh instance that replaces the failed one does not fail again).
@@ -142,12 +142,11 @@ fn fail(callback: Callback, how: How) -> ! {
         How::Grow => {
             let mut blocks: Vec<Vec<u8>> = Vec::new();
             loop {
-                // Kept, and written to once per 64 KiB page: the allocations are real and cannot be optimised
-                // away, and growing stays quick (a memset of every block could outlast a short time_limit).
-                let mut block: Vec<u8> = Vec::with_capacity(1 << 20);
-                for byte in block.spare_capacity_mut().iter_mut().step_by(1 << 16) {
-                    byte.write(0x5a);
-                }
+                // Kept, and written to once per block: the allocations are real (the memory grows) and cannot
+                // be optimised away, and growing to the cap stays well inside a short time_limit even on a
+                // loaded machine (touching every page would not).
+                let mut block: Vec<u8> = Vec::with_capacity(8 << 20);
+                block.push(0x5a);
                 blocks.push(std::hint::black_box(block));
                 std::hint::black_box(&blocks);
             }
