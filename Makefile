@@ -12,13 +12,36 @@ MODULE        := target/release/libngx_http_proxy_wasm_module.so
 RUNNER        := target/release/test-nginx
 MODULES_DIR   := /usr/share/nginx/modules
 DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
-                 lua-resty-lrucache lua-cjson libclang-dev clang wrk curl \
-                 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 valgrind
+                 lua-resty-lrucache lua-cjson lua-yaml libclang-dev clang wrk curl \
+                 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libjsmn-dev valgrind \
+                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev
 AS_DIR        := t/plugins/fault_injection_as
 C_DIR         := t/plugins/fault_injection_c
 WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-debug
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
+# The second nginx of the test run (.ci/nginx-1.28.sh): 1.28.3 from the crates.io crate nginx-src, with the lua
+# module and ndk from Debian's source packages; this module built for it in a cargo target directory of its own.
+NGINX_128_CRATE := 1.28.5
+NGINX_128_DIR := $(CURDIR)/build/nginx-1.28
+NGINX_128     := $(NGINX_128_DIR)/objs/nginx
+MODULE_128    := target/nginx-1.28/release/libngx_http_proxy_wasm_module.so
+ENV_128       := CARGO_TARGET_DIR=target/nginx-1.28 NGINX_SOURCE_DIR=$(NGINX_128_DIR)/src \
+                 NGINX_BUILD_DIR=$(NGINX_128_DIR)/objs NGINX_BINARY=$(NGINX_128)
+LOAD_MODULES_128 := $(NGINX_128_DIR)/objs/ndk_http_module.so $(NGINX_128_DIR)/objs/ngx_http_lua_module.so \
+                 $(CURDIR)/$(MODULE_128)
+DEB_DIR       := build/deb
+
+# $(call check_signature,NGINX,MODULE): fail (and remove MODULE) unless its module signature is NGINX's.
+define check_signature
+	@want=$$(grep -aoE '[0-9]+,[0-9]+,[0-9]+,[01]{30,}' $(1) | head -1); \
+	got=$$(grep -aoE '[0-9]+,[0-9]+,[0-9]+,[01]{30,}' $(2) | head -1); \
+	if [ "$$want" != "$$got" ]; then \
+	    echo "error: module signature $$got differs from $(1)'s $$want: it would not load." >&2; \
+	    echo "       Rebuild against that nginx's configured tree (NGINX_SOURCE_DIR/NGINX_BUILD_DIR)." >&2; \
+	    rm -f $(2); exit 1; \
+	fi
+endef
 
 .PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-nginx run bench profile lint clean fuzz memcheck soak
 

@@ -18,8 +18,31 @@
 --                                "fault-injection": { "abort": { "http_status": 403 } } } } ]
 --   }
 --
--- Wasm `file` paths are relative to the JSON file's directory (configure_file) or to opts.base (configure).
+-- Wasm `file` paths are relative to the declaring file's directory (configure_file) or to opts.base (configure).
 -- A Wasm plugin's conf is a non-empty string, or an object encoded to JSON once when the route is set.
+--
+-- YAML (files named *.yaml or *.yml; any other name is read as JSON), parsed by lyaml (libyaml; Debian package
+-- lua-yaml), in the shapes of the APISIX Wasm announcement:
+--
+--   gw.configure_file("config.yaml")     -- APISIX's config.yaml: one mapping document; other sections (apisix:,
+--                                        -- deployment:, ...) are ignored
+--       plugins:
+--         - fault-injection
+--       wasm:
+--           plugins:
+--               - name: wasm_fault_injection
+--                 priority: 7997
+--                 file: fault_injection.wasm
+--
+--   gw.set_routes_file("routes.yaml")    -- the routes: one route per document, as the article lists them (a
+--                                        -- document that is a list holds several routes)
+--       ---
+--       uri: "/wasm"
+--       plugins:
+--         wasm_fault_injection:
+--           conf: '{"body":"hello world", "http_status":200}'
+--
+-- A YAML null (`~`, an empty value) is an absent field. set_routes_file also reads JSON: an array of routes.
 --
 -- Per request: the route is matched on $uri (exact first, then the longest prefix; none: 404 with
 -- {"error_msg":"404 Route Not Found"}), then every phase runs the route's plugins that have a handler for it,
@@ -51,10 +74,13 @@ local ipairs = ipairs
 local tostring = tostring
 local require = require
 local pcall = pcall
+local rawget = rawget
+local rawset = rawset
 local str_sub = string.sub
 local str_byte = string.byte
 local str_format = string.format
 local tbl_sort = table.sort
+local next = next
 local io_open = io.open
 local math_floor = math.floor
 
@@ -69,6 +95,18 @@ local routes = {}           -- prepared routes, in declaration order
 local exact = {}            -- uri -> prepared route
 local prefixes = {}         -- { prefix, route, prefix, route, ... }, longest prefix first
 local n_prefixes = 0
+
+-- A table whose keys are 1..n (an empty table is one): a JSON array, a YAML sequence.
+local function is_list(t)
+    if type(t) ~= "table" then
+        return false
+    end
+    local n = 0
+    for _ in pairs(t) do
+        n = n + 1
+    end
+    return n == #t
+end
 
 ---------------------------------------------------------------------------------------------------------------
 -- Plugins
@@ -277,7 +315,7 @@ end
 
 -- Replace every route (all or nothing). opts.skip_bad: log and leave out bad routes instead of failing.
 function _M.set_routes(list, opts)
-    if type(list) ~= "table" then
+    if not is_list(list) then
         return nil, "routes must be an array"
     end
     local skip_bad = opts and opts.skip_bad
@@ -388,7 +426,7 @@ function _M.configure(config, opts)
     local skip_bad = opts and opts.skip_bad
 
     local lua_plugins = config.plugins
-    if lua_plugins ~= nil and type(lua_plugins) ~= "table" then
+    if lua_plugins ~= nil and not is_list(lua_plugins) then
         return nil, "\"plugins\" must be an array of Lua plugin names"
     end
     for _, decl in ipairs(lua_plugins or {}) do
@@ -402,7 +440,7 @@ function _M.configure(config, opts)
     end
 
     local wasm = config.wasm
-    if wasm ~= nil and (type(wasm) ~= "table" or (wasm.plugins ~= nil and type(wasm.plugins) ~= "table")) then
+    if wasm ~= nil and (type(wasm) ~= "table" or (wasm.plugins ~= nil and not is_list(wasm.plugins))) then
         return nil, "\"wasm\" must be an object with a \"plugins\" array"
     end
     for _, attrs in ipairs(wasm and wasm.plugins or {}) do
@@ -422,7 +460,9 @@ function _M.configure(config, opts)
     return _M.set_routes(list, opts)
 end
 
-function _M.configure_file(path, opts)
+-- Reading declaration files.
+
+local function read_file(path)
     local f, err = io_open(path, "rb")
     if not f then
         return nil, err
@@ -433,10 +473,149 @@ function _M.configure_file(path, opts)
     if not text then
         return nil, str_format("%s: %s", path, tostring(err))
     end
+    return text
+end
+
+local function is_yaml_path(path)
+    local ext = path:match("%.([^./]+)$")
+    ext = ext and ext:lower()
+    return ext == "yaml" or ext == "yml"
+end
+
+-- lyaml is loaded on the first YAML file only, so JSON declarations do not need it.
+local lyaml
+
+local function load_lyaml()
+    if lyaml then
+        return lyaml
+    end
+    -- lyaml's C part (module "yaml", Lua 5.1 build) also registers itself as the global `yaml` (luaL_register),
+    -- which lua-nginx-module reports as a global write when that happens in a request. Creating the global
+    -- first (rawset) lets the module fill that table: the same result, without the warning.
+    local seeded
+    if package.loaded.yaml == nil and rawget(_G, "yaml") == nil then
+        seeded = {}
+        rawset(_G, "yaml", seeded)
+    end
+    local ok, mod = pcall(require, "lyaml")
+    if not ok then
+        if seeded and rawget(_G, "yaml") == seeded and next(seeded) == nil then
+            rawset(_G, "yaml", nil)
+        end
+        return nil, "reading YAML needs the lyaml module (Debian package lua-yaml): " .. tostring(mod)
+    end
+    lyaml = mod
+    return mod
+end
+
+-- lyaml reports a syntax error at the last event it parsed and drops libyaml's own position; libyaml's message
+-- (problem, position, context) is found again by running its parser alone over the text.
+local function yaml_syntax_error(text, lyaml_err)
+    local ok, yaml = pcall(require, "yaml")
+    local next_event
+    if ok then
+        ok, next_event = pcall(yaml.parser, text)
+    end
+    while ok do
+        local event
+        ok, event = pcall(next_event)
+        if not ok then
+            local msg = tostring(event)
+            local problem, line, col, rest = msg:match("^(.-) at document: %d+, line: (%d+), column: (%d+)(.*)$")
+            if problem then
+                msg = str_format("line %s, column %s: %s", line, col, problem)
+                local context, cline, ccol = rest:match("^%s*(.-) at line: (%d+), column: (%d+)%s*$")
+                if context and context ~= "" then
+                    msg = str_format("%s (%s at line %s, column %s)", msg, context, cline, ccol)
+                end
+                return msg
+            end
+            break
+        end
+        if event == nil or tostring(event.type) == "STREAM_END" then
+            break
+        end
+    end
+    -- lyaml's own errors (an unknown alias, a bad merge, a bad tagged value): "LINE:COL: message".
+    local msg = tostring(lyaml_err):gsub("%s+", " ")
+    local line, col, rest = msg:match("^(%d+):(%d+): (.*)$")
+    if line then
+        return str_format("line %s, column %s: %s", line, col, rest)
+    end
+    return msg
+end
+
+-- A YAML null (lyaml.null) becomes an absent field; done in place, once per table (aliases may share tables).
+local function drop_nulls(v, null, seen)
+    if type(v) ~= "table" or seen[v] then
+        return
+    end
+    seen[v] = true
+    for k, x in pairs(v) do
+        if x == null or k == null then
+            v[k] = nil
+        else
+            drop_nulls(x, null, seen)
+        end
+    end
+end
+
+-- Every document of a YAML stream and their number, nulls dropped (a document that is null itself, such as an
+-- empty one, is `false` in the list).
+local function decode_yaml(path, text)
+    local y, err = load_lyaml()
+    if not y then
+        return nil, str_format("%s: %s", path, err)
+    end
+    local ok, docs = pcall(y.load, text, { all = true })
+    if not ok then
+        return nil, str_format("%s: bad YAML: %s", path, yaml_syntax_error(text, docs))
+    end
+    local null, seen = y.null, {}
+    local n = #docs
+    for i = 1, n do
+        if docs[i] == null then
+            docs[i] = false
+        else
+            drop_nulls(docs[i], null, seen)
+        end
+    end
+    return docs, n
+end
+
+-- The declarations of a file: JSON, or one YAML document (APISIX's config.yaml).
+local function decode_config(path, text)
+    if not is_yaml_path(path) then
+        local config, err = cjson.decode(text)
+        if config == nil then
+            return nil, str_format("%s: bad JSON: %s", path, tostring(err))
+        end
+        return config
+    end
+    local docs, n = decode_yaml(path, text)
+    if not docs then
+        return nil, n
+    end
+    if n ~= 1 then
+        return nil, str_format("%s: expected one YAML document (the shape of APISIX's config.yaml), found %d",
+                               path, n)
+    end
+    local config = docs[1]
+    if type(config) ~= "table" or (next(config) ~= nil and is_list(config)) then
+        return nil, str_format("%s: the YAML document must be a mapping (wasm:, plugins:, routes:)", path)
+    end
+    return config
+end
+
+function _M.configure_file(path, opts)
+    local text, err = read_file(path)
+    if not text then
+        return nil, err
+    end
     local config
-    config, err = cjson.decode(text)
-    if config == nil then
-        return nil, str_format("%s: bad JSON: %s", path, tostring(err))
+    config, err = decode_config(path, text)
+    if not config then
+        return nil, err
     end
     local o = { base = dirname(path) }
     if opts then
@@ -446,6 +625,47 @@ function _M.configure_file(path, opts)
     end
     local ok
     ok, err = _M.configure(config, o)
+    if not ok then
+        return nil, str_format("%s: %s", path, tostring(err))
+    end
+    return true
+end
+
+-- Replace every route with those of a file (set_routes, same opts): YAML, one route per document as the
+-- article lists them (`---` between them; a document that is a list holds several routes), or a JSON array.
+function _M.set_routes_file(path, opts)
+    local text, err = read_file(path)
+    if not text then
+        return nil, err
+    end
+    local list
+    if is_yaml_path(path) then
+        local docs, n = decode_yaml(path, text)
+        if not docs then
+            return nil, n
+        end
+        list = {}
+        for i = 1, n do
+            local doc = docs[i]
+            if is_list(doc) and next(doc) ~= nil then
+                for _, route in ipairs(doc) do
+                    list[#list + 1] = route
+                end
+            elseif doc ~= false then -- an empty document (a stray `---`) holds no route
+                list[#list + 1] = doc
+            end
+        end
+    else
+        list, err = cjson.decode(text)
+        if list == nil then
+            return nil, str_format("%s: bad JSON: %s", path, tostring(err))
+        end
+        if not is_list(list) then
+            return nil, str_format("%s: the routes must be a JSON array", path)
+        end
+    end
+    local ok
+    ok, err = _M.set_routes(list, opts)
     if not ok then
         return nil, str_format("%s: %s", path, tostring(err))
     end
