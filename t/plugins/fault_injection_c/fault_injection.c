@@ -4,10 +4,12 @@
  * Same behaviour and validation as the Rust plugin in ../fault_injection: configuration
  * `{"http_status": 403, "body": "...", "percentage": 50}`; `http_status` is required and must be at least 200,
  * `body` defaults to empty (nginx then sends its own error page), `percentage` (1..=100) makes the plugin answer
- * only that share of requests and let the others through. The configuration is read by the strict parser in
- * json.c, which accepts what serde_json accepts for the Rust plugin's `Config`.
+ * only that share of requests and let the others through. The configuration is read with jsmn (config.c): what
+ * the Rust plugin's serde `Config` accepts is accepted and what it refuses is refused, except that invalid UTF-8
+ * or a lone surrogate in an ignored string, and nesting deeper than 128 levels, are refused too.
  *
- * Build: clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -o fault_injection_c.wasm *.c
+ * Build (jsmn.h from Debian's libjsmn-dev, found in /usr/include by clang's wasm32-wasi search path):
+ * clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -o fault_injection_c.wasm *.c
  */
 
 #include <stdbool.h>
@@ -16,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "config.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 #define IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
@@ -205,12 +207,11 @@ EXPORT(proxy_on_configure) uint32_t proxy_on_configure(uint32_t root_id, size_t 
         free(raw);
         return 0;
     }
-    char error[256];
-    bool ok = fi_parse_config(raw, raw_len, &shared->config, error, sizeof error);
+    const char *error = fi_read_config(raw, raw_len, &shared->config);
     free(raw);
 
     struct text t = {.len = 0};
-    if (!ok) {
+    if (error) {
         text_str(&t, "fault injection: bad configuration: ");
         text_str(&t, error);
     } else if (shared->config.http_status < 200) {

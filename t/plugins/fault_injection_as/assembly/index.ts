@@ -3,8 +3,9 @@
 // Same behaviour and validation as the Rust plugin in ../fault_injection: configuration
 // `{"http_status": 403, "body": "...", "percentage": 50}`; `http_status` is required and must be at least 200,
 // `body` defaults to empty (nginx then sends its own error page), `percentage` (1..=100) makes the plugin answer
-// only that share of requests and let the others through. AssemblyScript 0.14 has no JSON library, so the
-// configuration is read by the small strict parser in json.ts.
+// only that share of requests and let the others through. The configuration is read with assemblyscript-json
+// (config.ts): what the Rust plugin's serde `Config` accepts is accepted and what it refuses is refused, except
+// that invalid UTF-8 or a lone surrogate in an ignored string, and nesting deeper than 128 levels, are refused too.
 
 export * from "@solo-io/proxy-runtime/proxy";
 import {
@@ -14,7 +15,7 @@ import {
 import { get_current_time_nanoseconds, BufferTypeValues } from "@solo-io/proxy-runtime/runtime";
 import { proxy_get_buffer_bytes } from "@solo-io/proxy-runtime/imports";
 import { free } from "@solo-io/proxy-runtime/malloc";
-import { parseConfig, Config } from "./json";
+import { parseConfig, Config } from "./config";
 
 function logError(message: string): void {
   log(LogLevelValues.error, "fault injection: " + message);
