@@ -146,11 +146,12 @@ GET /t
 --- response_body chomp
 up GET second - up.test
 --- grep_error_log eval: qr/hostcalls: on_http_call_response(?: token|: dispatch|: relay)[^,]*/
---- grep_error_log_out
-hostcalls: on_http_call_response token=1 num_headers=6 body_size=6 num_trailers=0 call=1
-hostcalls: on_http_call_response: dispatch 127.0.0.1:$TEST_NGINX_SERVER_PORT -> Ok token=2
+--- grep_error_log_out eval
+"hostcalls: on_http_call_response token=1 num_headers=6 body_size=6 num_trailers=0 call=1
+hostcalls: on_http_call_response: dispatch 127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT} -> Ok token=2
 hostcalls: on_http_call_response token=2 num_headers=7 body_size=23 num_trailers=0 call=2
 hostcalls: on_http_call_response: relay 201 -> Ok
+"
 --- no_error_log
 [error]
 [alert]
@@ -330,7 +331,7 @@ NEVER_CALLED
 GET /t
 --- error_code: 201
 --- response_body chomp
-up GET - - 127.0.0.1:$TEST_NGINX_SERVER_PORT
+up GET - - 127.0.0.1:$ServerPort
 --- error_log
 hostcalls: on_http_call_response: continue -> Ok
 --- no_error_log

@@ -97,8 +97,8 @@ hello world
 ["GET /nowhere", "GET /wasm/sub", "GET /was"]
 --- error_code eval
 [404, 404, 404]
---- response_headers
-Content-Type: application/json
+--- response_headers eval
+["Content-Type: application/json", "Content-Type: application/json", "Content-Type: application/json"]
 --- response_body eval
 ["{\"error_msg\":\"404 Route Not Found\"}\n", "{\"error_msg\":\"404 Route Not Found\"}\n", "{\"error_msg\":\"404 Route Not Found\"}\n"]
 --- no_error_log

@@ -146,7 +146,7 @@ trace: add_header access
 
 
 
-=== TEST 4: a higher-priority answer ends the chain: native fault-injection (11000) before the Wasm plugin (7997)
+=== TEST 4: a higher-priority answer ends the chain: native fault-injection (11000) answers, the Wasm plugin (7997) runs only its response callback
 --- http_config
     lua_package_path "lua/?.lua;;";
     init_by_lua_block {
@@ -173,15 +173,14 @@ trace: add_header access
         body_filter_by_lua_block { require("wasm_gateway").body_filter() }
         content_by_lua_block { ngx.say("upstream") }
     }
---- request eval
-["GET /lua-first", "GET /lua-passes"]
---- error_code eval
-[403, 202]
---- response_body eval
-["lua answered\n", "wasm answered\n"]
+--- request
+GET /lua-first
+--- error_code: 403
+--- response_body
+lua answered
 --- grep_error_log eval: qr/hostcalls: on_(?:request|response)_headers(?= num)/
---- grep_error_log_out eval
-["hostcalls: on_response_headers\n", "hostcalls: on_request_headers\nhostcalls: on_response_headers\n"]
+--- grep_error_log_out
+hostcalls: on_response_headers
 --- no_error_log
 [error]
 [alert]
@@ -189,7 +188,50 @@ trace: add_header access
 
 
 
-=== TEST 5: a Lua plugin's (status, body) answer, a JSON table body, and a status-only answer with nginx's page
+=== TEST 5: when the higher-priority native plugin passes, the Wasm plugin (7997) runs and its answer ends the chain
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_by_lua_block {
+        local gw = require("wasm_gateway")
+        assert(gw.configure({
+            plugins = { "fault-injection" },
+            wasm = { plugins = { { name = "wasm_w", priority = 7997, file = "t/plugins/hostcalls.wasm",
+                                   http_request_phase = "rewrite" } } },
+            routes = {
+                { uri = "/lua-first", plugins = {
+                    ["fault-injection"] = { abort = { http_status = 403, body = "lua answered\n" } },
+                    wasm_w = { conf = "{}" } } },
+                { uri = "/lua-passes", plugins = {
+                    ["fault-injection"] = { abort = { http_status = 403, body = "lua answered\n", percentage = 0 } },
+                    wasm_w = { conf = [[{"on_request_headers": [{"op": "local_response", "status": 202, "body": "wasm answered\n"}]}]] } } },
+            },
+        }))
+    }
+--- config
+    location / {
+        rewrite_by_lua_block { require("wasm_gateway").rewrite() }
+        access_by_lua_block { require("wasm_gateway").access() }
+        header_filter_by_lua_block { require("wasm_gateway").header_filter() }
+        body_filter_by_lua_block { require("wasm_gateway").body_filter() }
+        content_by_lua_block { ngx.say("upstream") }
+    }
+--- request
+GET /lua-passes
+--- error_code: 202
+--- response_body
+wasm answered
+--- grep_error_log eval: qr/hostcalls: on_(?:request|response)_headers(?= num)/
+--- grep_error_log_out
+hostcalls: on_request_headers
+hostcalls: on_response_headers
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 6: a Lua plugin's (status, body) answer, a JSON table body, and a status-only answer with nginx's page
 --- http_config
     lua_package_path "lua/?.lua;;";
     init_by_lua_block {

@@ -82,7 +82,7 @@ route "/x": plugin "wasm_fault_injection": the plugin conf must be an object wit
 
 === TEST 3: a conf the plugin refuses (malformed JSON): 503 and a clear log line; on_configure is not retried per request
 --- http_config
-    lua_package_path "lua/?.lua;;";
+    lua_package_path "t/lib/?.lua;lua/?.lua;;";
     init_by_lua_block {
         local gw = require("wasm_gateway")
         assert(gw.configure({
@@ -99,16 +99,27 @@ route "/x": plugin "wasm_fault_injection": the plugin conf must be an object wit
         body_filter_by_lua_block { require("wasm_gateway").body_filter() }
         content_by_lua_block { ngx.say("upstream") }
     }
---- request eval
-["GET /t", "GET /t"]
---- error_code eval
-[503, 503]
---- response_body_like eval
-["<title>503 Service Temporarily Unavailable</title>", "<title>503 Service Temporarily Unavailable</title>"]
---- grep_error_log eval: qr/fault injection: bad configuration|wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure/
---- grep_error_log_out eval
-["fault injection: bad configuration\nwasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure\n",
- "wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure\n"]
+    location = /seq {
+        content_by_lua_block {
+            local seq = require("seq")
+            for _ = 1, 2 do
+                local status, body = seq.get("/t")
+                ngx.say(status, " ", body:match("<title>(.-)</title>") or body)
+            end
+        }
+    }
+--- request
+GET /seq
+--- response_body
+503 503 Service Temporarily Unavailable
+503 503 Service Temporarily Unavailable
+--- grep_error_log eval: qr/seq: GET [^,\s]+|fault injection: bad configuration|wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure/
+--- grep_error_log_out
+seq: GET /t
+fault injection: bad configuration
+wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure
+seq: GET /t
+wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure
 --- no_error_log
 [alert]
 [crit]
@@ -187,7 +198,7 @@ wasm_gateway: wasm_trap: failed to run wasm plugin: failed to run proxy_on_http_
 
 === TEST 6: on_configure runs once per route conf: three requests to one route, two to another with the same conf
 --- http_config
-    lua_package_path "lua/?.lua;;";
+    lua_package_path "t/lib/?.lua;lua/?.lua;;";
     init_by_lua_block {
         local gw = require("wasm_gateway")
         local conf = [[{"on_configure": [{"op": "log", "msg": "configured"}],
@@ -215,13 +226,34 @@ wasm_gateway: wasm_trap: failed to run wasm plugin: failed to run proxy_on_http_
             ngx.say("live plugin ctxs: ", require("wasm_gateway").live_plugin_ctxs())
         }
     }
---- request eval
-["GET /a", "GET /a", "GET /b", "GET /a", "GET /b", "GET /count"]
---- response_body eval
-["hostcalls\n", "hostcalls\n", "hostcalls\n", "hostcalls\n", "hostcalls\n", "live plugin ctxs: 2\n"]
---- grep_error_log eval: qr/hostcalls: on_configure(?= )/
---- grep_error_log_out eval
-["hostcalls: on_configure\n", "", "hostcalls: on_configure\n", "", "", ""]
+    location = /seq {
+        content_by_lua_block {
+            local seq = require("seq")
+            for _, uri in ipairs({ "/a", "/a", "/b", "/a", "/b", "/count" }) do
+                local status, body = seq.get(uri)
+                ngx.print(uri, " ", status, " ", body)
+            end
+        }
+    }
+--- request
+GET /seq
+--- response_body
+/a 200 hostcalls
+/a 200 hostcalls
+/b 200 hostcalls
+/a 200 hostcalls
+/b 200 hostcalls
+/count 200 live plugin ctxs: 2
+--- grep_error_log eval: qr/seq: GET [^,\s]+|hostcalls: on_configure(?= )/
+--- grep_error_log_out
+seq: GET /a
+hostcalls: on_configure
+seq: GET /a
+seq: GET /b
+hostcalls: on_configure
+seq: GET /a
+seq: GET /b
+seq: GET /count
 --- no_error_log
 [error]
 [alert]
@@ -231,7 +263,7 @@ wasm_gateway: wasm_trap: failed to run wasm plugin: failed to run proxy_on_http_
 
 === TEST 7: a route update frees the old plugin ctx through the GC; the new conf gets its own ctx
 --- http_config
-    lua_package_path "lua/?.lua;;";
+    lua_package_path "t/lib/?.lua;lua/?.lua;;";
     init_by_lua_block {
         local gw = require("wasm_gateway")
         assert(gw.configure({
@@ -271,16 +303,35 @@ wasm_gateway: wasm_trap: failed to run wasm plugin: failed to run proxy_on_http_
             ngx.say("after delete: ", gw.live_plugin_ctxs())
         }
     }
---- request eval
-["GET /gw", "GET /update", "GET /gw", "GET /gw", "GET /delete", "GET /gw"]
---- error_code eval
-[200, 200, 201, 201, 200, 404]
---- response_body eval
-["v1\n", "before: 1\nafter: 0\n", "v2\n", "v2\n", "after delete: 0\n", "{\"error_msg\":\"404 Route Not Found\"}\n"]
---- grep_error_log eval: qr/wasm_gateway: freed the plugin ctx of wasm plugin "\w+" \(route "\w+"\), \d+ left/
---- grep_error_log_out eval
-["", "wasm_gateway: freed the plugin ctx of wasm plugin \"wasm_fault_injection\" (route \"r\"), 0 left\n", "", "",
- "wasm_gateway: freed the plugin ctx of wasm plugin \"wasm_fault_injection\" (route \"r\"), 0 left\n", ""]
+    location = /seq {
+        content_by_lua_block {
+            local seq = require("seq")
+            for _, uri in ipairs({ "/gw", "/update", "/gw", "/gw", "/delete", "/gw" }) do
+                local status, body = seq.get(uri)
+                ngx.print(uri, " ", status, " ", body)
+            end
+        }
+    }
+--- request
+GET /seq
+--- response_body
+/gw 200 v1
+/update 200 before: 1
+after: 0
+/gw 201 v2
+/gw 201 v2
+/delete 200 after delete: 0
+/gw 404 {"error_msg":"404 Route Not Found"}
+--- grep_error_log eval: qr/seq: GET [^,\s]+|wasm_gateway: freed the plugin ctx of wasm plugin "\w+" \(route "\w+"\), \d+ left/
+--- grep_error_log_out
+seq: GET /gw
+seq: GET /update
+wasm_gateway: freed the plugin ctx of wasm plugin "wasm_fault_injection" (route "r"), 0 left
+seq: GET /gw
+seq: GET /gw
+seq: GET /delete
+wasm_gateway: freed the plugin ctx of wasm plugin "wasm_fault_injection" (route "r"), 0 left
+seq: GET /gw
 --- no_error_log
 [error]
 [alert]

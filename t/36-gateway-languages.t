@@ -14,7 +14,7 @@ __DATA__
 
 === TEST 1: Rust (proxy-wasm crate): the seed's answers, and a refused conf
 --- http_config
-    lua_package_path "lua/?.lua;;";
+    lua_package_path "t/lib/?.lua;lua/?.lua;;";
     init_by_lua_block {
         local gw = require("wasm_gateway")
         assert(gw.configure({
@@ -35,21 +35,35 @@ __DATA__
         body_filter_by_lua_block { require("wasm_gateway").body_filter() }
         content_by_lua_block { ngx.say("upstream") }
     }
---- request eval
-["GET /wasm", "GET /denied", "GET /page", "GET /bad"]
---- error_code eval
-[200, 403, 503, 503]
---- response_body_like eval
-["^hello world\$", "^access denied\n\$", "<title>503 Service Temporarily Unavailable</title>", "<title>503 Service Temporarily Unavailable</title>"]
---- grep_error_log eval: qr/wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure|\[(?:alert|crit)\]/
---- grep_error_log_out eval
-["", "", "", "wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure\n"]
+    location = /seq {
+        content_by_lua_block {
+            local seq = require("seq")
+            for _, uri in ipairs({ "/wasm", "/denied", "/page", "/bad" }) do
+                local status, body = seq.get(uri)
+                ngx.say(uri, " ", status, " ", body:match("<title>(.-)</title>") or (body:gsub("\n", "\\n")))
+            end
+        }
+    }
+--- request
+GET /seq
+--- response_body
+/wasm 200 hello world
+/denied 403 access denied\n
+/page 503 503 Service Temporarily Unavailable
+/bad 503 503 Service Temporarily Unavailable
+--- grep_error_log eval: qr/seq: GET [^,\s]+|wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure|\[(?:alert|crit)\]/
+--- grep_error_log_out
+seq: GET /wasm
+seq: GET /denied
+seq: GET /page
+seq: GET /bad
+wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure
 
 
 
 === TEST 2: AssemblyScript (@solo-io/proxy-runtime 0.1.8): the seed's answers, and a refused conf
 --- http_config
-    lua_package_path "lua/?.lua;;";
+    lua_package_path "t/lib/?.lua;lua/?.lua;;";
     init_by_lua_block {
         local gw = require("wasm_gateway")
         assert(gw.configure({
@@ -70,21 +84,35 @@ __DATA__
         body_filter_by_lua_block { require("wasm_gateway").body_filter() }
         content_by_lua_block { ngx.say("upstream") }
     }
---- request eval
-["GET /wasm", "GET /denied", "GET /page", "GET /bad"]
---- error_code eval
-[200, 403, 503, 503]
---- response_body_like eval
-["^hello world\$", "^access denied\n\$", "<title>503 Service Temporarily Unavailable</title>", "<title>503 Service Temporarily Unavailable</title>"]
---- grep_error_log eval: qr/wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure|\[(?:alert|crit)\]/
---- grep_error_log_out eval
-["", "", "", "wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure\n"]
+    location = /seq {
+        content_by_lua_block {
+            local seq = require("seq")
+            for _, uri in ipairs({ "/wasm", "/denied", "/page", "/bad" }) do
+                local status, body = seq.get(uri)
+                ngx.say(uri, " ", status, " ", body:match("<title>(.-)</title>") or (body:gsub("\n", "\\n")))
+            end
+        }
+    }
+--- request
+GET /seq
+--- response_body
+/wasm 200 hello world
+/denied 403 access denied\n
+/page 503 503 Service Temporarily Unavailable
+/bad 503 503 Service Temporarily Unavailable
+--- grep_error_log eval: qr/seq: GET [^,\s]+|wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure|\[(?:alert|crit)\]/
+--- grep_error_log_out
+seq: GET /wasm
+seq: GET /denied
+seq: GET /page
+seq: GET /bad
+wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure
 
 
 
 === TEST 3: C (clang-14, wasi-libc): the seed's answers, and a refused conf
 --- http_config
-    lua_package_path "lua/?.lua;;";
+    lua_package_path "t/lib/?.lua;lua/?.lua;;";
     init_by_lua_block {
         local gw = require("wasm_gateway")
         assert(gw.configure({
@@ -105,15 +133,29 @@ __DATA__
         body_filter_by_lua_block { require("wasm_gateway").body_filter() }
         content_by_lua_block { ngx.say("upstream") }
     }
---- request eval
-["GET /wasm", "GET /denied", "GET /page", "GET /bad"]
---- error_code eval
-[200, 403, 503, 503]
---- response_body_like eval
-["^hello world\$", "^access denied\n\$", "<title>503 Service Temporarily Unavailable</title>", "<title>503 Service Temporarily Unavailable</title>"]
---- grep_error_log eval: qr/wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure|\[(?:alert|crit)\]/
---- grep_error_log_out eval
-["", "", "", "wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure\n"]
+    location = /seq {
+        content_by_lua_block {
+            local seq = require("seq")
+            for _, uri in ipairs({ "/wasm", "/denied", "/page", "/bad" }) do
+                local status, body = seq.get(uri)
+                ngx.say(uri, " ", status, " ", body:match("<title>(.-)</title>") or (body:gsub("\n", "\\n")))
+            end
+        }
+    }
+--- request
+GET /seq
+--- response_body
+/wasm 200 hello world
+/denied 403 access denied\n
+/page 503 503 Service Temporarily Unavailable
+/bad 503 503 Service Temporarily Unavailable
+--- grep_error_log eval: qr/seq: GET [^,\s]+|wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure|\[(?:alert|crit)\]/
+--- grep_error_log_out
+seq: GET /wasm
+seq: GET /denied
+seq: GET /page
+seq: GET /bad
+wasm_gateway: wasm_fault_injection: failed to fetch wasm plugin ctx: failed to run proxy_on_configure
 
 
 

@@ -13,7 +13,27 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
 }
 
-/// Parse a `--- request` value: `METHOD URI [PROTOCOL]`, further lines are the body.
+/// Socket.pm's `parse_request` rule for the first line: `meth [url [version]]`
+/// (`/^(\s*)(\S+)( *)((\S+)( *))?((\S+)( *))?(\s*)$/`); the error is its bail-out message.
+pub fn check_request_line(text: &str) -> Result<(), String> {
+    let first = match text.find('\n') {
+        Some(p) => &text[..=p],
+        None => text,
+    };
+    if first.is_empty() {
+        return Err("Request line should be non-empty".into());
+    }
+    let n = first.split_whitespace().count();
+    if n == 0 || n > 3 || first.trim_end_matches(['\n', '\r']).contains('\t') && n > 1 {
+        return Err(format!(
+            "Request line is not valid. Should be 'meth [url [version]]' but got \"{first}\"."
+        ));
+    }
+    Ok(())
+}
+
+/// Parse a `--- request` value: `METHOD [URI [PROTOCOL]]` (URI `/` and `HTTP/1.1` by
+/// default), further lines are the body.
 pub fn parse_request(text: &str) -> Result<Request, String> {
     let text = text.trim_start_matches(['\n', '\r', ' ', '\t']);
     let (first, rest) = match text.find('\n') {
@@ -21,16 +41,16 @@ pub fn parse_request(text: &str) -> Result<Request, String> {
         None => (text, ""),
     };
     let parts: Vec<&str> = first.split_whitespace().collect();
-    if parts.len() < 2 || parts.len() > 3 {
+    if parts.is_empty() || parts.len() > 3 {
         return Err(format!(
-            "bad request line `{}` (expected `METHOD URI [PROTOCOL]`)",
+            "bad request line `{}` (expected `METHOD [URI [PROTOCOL]]`)",
             first.trim()
         ));
     }
     let body = rest.trim();
     Ok(Request {
         method: parts[0].to_string(),
-        uri: parts[1].to_string(),
+        uri: parts.get(1).unwrap_or(&"/").to_string(),
         proto: parts.get(2).unwrap_or(&"HTTP/1.1").to_string(),
         body: (!body.is_empty()).then(|| body.as_bytes().to_vec()),
     })
@@ -77,13 +97,32 @@ pub fn build_raw(req: &Request, more: &[(String, String)], host: &str) -> Vec<u8
     raw
 }
 
+/// Why a request did not complete.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientError {
+    /// no I/O for `timeout` (Socket.pm fails the block unless `--- abort`)
+    Timeout(String),
+    /// the connection could not be made (Socket.pm retries, then fails)
+    Connect(String),
+    /// a read or write error (Socket.pm only warns)
+    Other(String),
+}
+
 /// Send `raw` and read until the server closes. Returns what was read and an error, if any.
-/// `timeout` bounds the gap between I/O events.
-pub fn send_raw(port: u16, raw: &[u8], timeout: Duration) -> (Vec<u8>, Option<String>) {
+/// `timeout` bounds the gap between I/O events. A refused connection is retried for a while,
+/// as Socket.pm does.
+pub fn send_raw(port: u16, raw: &[u8], timeout: Duration) -> (Vec<u8>, Option<ClientError>) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut sock = match TcpStream::connect_timeout(&addr, timeout) {
-        Ok(s) => s,
-        Err(e) => return (Vec::new(), Some(format!("cannot connect to {addr}: {e}"))),
+    let mut tries = 0;
+    let mut sock = loop {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return (Vec::new(), Some(ClientError::Connect(e.to_string()))),
+        }
     };
     let _ = sock.set_read_timeout(Some(timeout));
     let _ = sock.set_write_timeout(Some(timeout));
@@ -94,12 +133,12 @@ pub fn send_raw(port: u16, raw: &[u8], timeout: Duration) -> (Vec<u8>, Option<St
         )
     };
     if let Err(e) = sock.write_all(raw) {
-        let msg = if timed_out(&e) {
-            "client socket timed out while sending".to_string()
+        let err = if timed_out(&e) {
+            ClientError::Timeout("client socket timed out while sending".to_string())
         } else {
-            format!("error while sending the request: {e}")
+            ClientError::Other(format!("write failed: {e}"))
         };
-        return (Vec::new(), Some(msg));
+        return (Vec::new(), Some(err));
     }
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16384];
@@ -111,10 +150,10 @@ pub fn send_raw(port: u16, raw: &[u8], timeout: Duration) -> (Vec<u8>, Option<St
             Err(e) if timed_out(&e) => {
                 return (
                     buf,
-                    Some(format!(
+                    Some(ClientError::Timeout(format!(
                         "client socket timed out after {:.3} s without data",
                         timeout.as_secs_f64()
-                    )),
+                    ))),
                 )
             }
             // a reset after a complete response is treated like a close
@@ -122,7 +161,14 @@ pub fn send_raw(port: u16, raw: &[u8], timeout: Duration) -> (Vec<u8>, Option<St
                 let _ = e;
                 return (buf, None);
             }
-            Err(e) => return (buf, Some(format!("error while reading the response: {e}"))),
+            Err(e) => {
+                return (
+                    buf,
+                    Some(ClientError::Other(format!(
+                        "HTTP response read failure: {e}"
+                    ))),
+                )
+            }
         }
     }
 }
@@ -336,7 +382,19 @@ mod tests {
         let r = parse_request("POST /t HTTP/1.0\nhello world\n\n").unwrap();
         assert_eq!(r.proto, "HTTP/1.0");
         assert_eq!(r.body.as_deref(), Some(&b"hello world"[..]));
-        assert!(parse_request("GET").is_err());
+        // Socket.pm: `meth [url [version]]`, the URL defaults to /
+        assert_eq!(parse_request("GET").unwrap().uri, "/");
+        assert!(parse_request("GET /a HTTP/1.1 x").is_err());
+        assert!(check_request_line("GET /t HTTP/1.0\nbody").is_ok());
+        assert!(check_request_line("GET").is_ok());
+        assert_eq!(
+            check_request_line("GET /a HTTP/1.1 x\n").unwrap_err(),
+            "Request line is not valid. Should be 'meth [url [version]]' but got \"GET /a HTTP/1.1 x\n\"."
+        );
+        assert_eq!(
+            check_request_line("").unwrap_err(),
+            "Request line should be non-empty"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::path::Path;
 pub struct ConfParams<'a> {
     pub servroot: &'a Path,
     pub port: u16,
+    /// `http2` for a block with `--- http2` (Util.pm write_config_file: `$listen_opts .= " http2"`)
+    pub http2: bool,
     pub workers: u32,
     pub master_on: bool,
     pub log_level: &'a str,
@@ -75,7 +77,11 @@ pub fn generate(p: &ConfParams) -> String {
     line("");
     line(p.http_config);
     line("    server {");
-    line(&format!("        listen          {};", p.port));
+    line(&format!(
+        "        listen          {}{};",
+        p.port,
+        if p.http2 { " http2" } else { "" }
+    ));
     line("        #placeholder");
     line(&format!("        server_name     '{}';", p.server_name));
     line("");
@@ -141,6 +147,7 @@ mod tests {
         ConfParams {
             servroot: sr,
             port: 1984,
+            http2: false,
             workers: 1,
             master_on: false,
             log_level: "debug",
@@ -188,7 +195,9 @@ mod tests {
         p.as_root = true;
         p.master_on = true;
         p.workers = 2;
+        p.http2 = true;
         let c = generate(&p);
+        assert!(c.contains("        listen          1984 http2;\n"));
         assert!(c.ends_with("user root;\n"));
         assert!(c.starts_with("worker_processes  2;\ndaemon on;\nmaster_process on;\n"));
     }

@@ -39,7 +39,11 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
             if e.is_dir() {
-                if name.starts_with("servroot") || name == "target" || name.starts_with('.') {
+                if name.starts_with("servroot")
+                    || name == "target"
+                    || name == "fixtures"
+                    || name.starts_with('.')
+                {
                     continue;
                 }
                 collect(&e, out)?;

@@ -63,8 +63,8 @@ pub struct StartFailure {
 
 pub enum Started {
     Running(i32),
-    /// nginx exited without staying up: (exit status text, stderr)
-    Died(String, String),
+    /// nginx exited without staying up: (exit status text, exit code, stderr)
+    Died(String, Option<i32>, String),
 }
 
 /// Run `binary -p <servroot>/ -c <conf>` and wait for the pid file.
@@ -119,7 +119,7 @@ pub fn start(binary: &str, p: &Paths, env: &[(String, String)]) -> Result<Starte
                 sleep(Duration::from_millis(100));
                 continue;
             }
-            return Ok(Started::Died(status.to_string(), stderr));
+            return Ok(Started::Died(status.to_string(), status.code(), stderr));
         }
         // wait for the pid file
         let pid = loop {
@@ -138,7 +138,7 @@ pub fn start(binary: &str, p: &Paths, env: &[(String, String)]) -> Result<Starte
         // exists connections queue in the backlog. No probe connection is made: it would
         // show up in error.log and shift the connection numbers (`*1`) suites grep for.
         if !alive(pid) {
-            return Ok(Started::Died("exited after start".into(), stderr));
+            return Ok(Started::Died("exited after start".into(), None, stderr));
         }
         return Ok(Started::Running(pid));
     }
@@ -199,8 +199,14 @@ fn wait_gone(pid: i32, d: Duration) -> bool {
 
 /// SIGQUIT, wait up to 3 s, then SIGTERM, then SIGKILL.
 pub fn stop(pid: i32) {
+    stop_within(pid, Duration::from_secs(3))
+}
+
+/// SIGQUIT, wait up to `quit_wait` (Util.pm's kill_process waits `timeout()`), then SIGTERM,
+/// then SIGKILL.
+pub fn stop_within(pid: i32, quit_wait: Duration) {
     for (sig, wait) in [
-        (libc::SIGQUIT, Duration::from_secs(3)),
+        (libc::SIGQUIT, quit_wait),
         (libc::SIGTERM, Duration::from_secs(1)),
         (libc::SIGKILL, Duration::from_secs(1)),
     ] {
