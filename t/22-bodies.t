@@ -8,7 +8,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: the request body, whole, a slice, past its end (BadArgument, as in Envoy), its status, and the configuration buffer is not there
+=== TEST 1: the request body, whole, a slice, past its end (BadArgument, as in Envoy), its status, and the plugin's configuration, readable after proxy_on_configure (as api7's host keeps it)
 --- http_config
     lua_package_path "lua/?.lua;;";
     init_worker_by_lua_block {
@@ -20,7 +20,7 @@ __DATA__
             {"op": "get_body", "start": 100},
             {"op": "buffer_status"},
             {"op": "get_body", "buffer": "response_body"},
-            {"op": "get_body", "buffer": "plugin_configuration"}]}]=]))
+            {"op": "get_body", "buffer": "plugin_configuration", "max": 18}]}]=]))
     }
 --- config
     location /t {
@@ -43,7 +43,7 @@ get_body request_body -> Ok "was"
 get_body request_body -> BadArgument
 buffer_status request_body -> Ok length=16 flags=1
 get_body response_body -> NotFound
-get_body plugin_configuration -> NotFound
+get_body plugin_configuration -> Ok "{\"on_request_body\""
 --- no_error_log
 [error]
 [alert]
@@ -248,7 +248,7 @@ get_body response_body -> Ok "from upstream\n"
             {"op": "buffer_status", "buffer": 99},
             {"op": "set_body", "buffer": 99, "value": "x"},
             {"op": "set_body", "buffer": "response_body", "value": "x"},
-            {"op": "set_body", "buffer": "plugin_configuration", "value": "x"},
+            {"op": "set_body", "buffer": "plugin_configuration", "start": 0, "size": 3, "value": "x"},
             {"op": "get_body", "start": 4294967295, "max": 4294967295},
             {"op": "set_body", "start": 4294967295, "size": 4294967295, "value": "!"},
             {"op": "get_body"}],

@@ -94,7 +94,7 @@ qr/\[emerg\] .*wasm plugin "nomarker": .*not a Proxy-Wasm plugin in .*nginx.conf
 
 
 
-=== TEST 4: a plugin importing a host function that does not exist (t/directives/11-config-errors.t TEST 4)
+=== TEST 4: a plugin importing a function that does not exist outside proxy_* (t/directives/11-config-errors.t TEST 4)
 --- http_config
     lua_package_path "t/lib/?.lua;;";
 --- config
@@ -110,7 +110,7 @@ http {
 --- user_files
 >>> teleport.wat
 (module
-  (import "env" "proxy_teleport" (func (param i32) (result i32)))
+  (import "env" "teleport" (func (param i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)
@@ -119,7 +119,7 @@ http {
 GET /t
 --- timeout: 20
 --- response_body_like eval
-qr/\[emerg\] .*wasm plugin "teleport": .*proxy_teleport.* in .*nginx.conf:\d+\n/
+qr/\[emerg\] .*wasm plugin "teleport": .*env::teleport.* in .*nginx.conf:\d+\n/
 --- no_error_log
 [error]
 [alert]

@@ -1,8 +1,29 @@
 //! What the host core needs from the proxy it runs in. The nginx module implements these traits over
-//! `ngx_http_request_t`; unit tests implement them over plain collections.
+//! `ngx_http_request_t`; unit tests implement them over plain collections. Also here: the proxy's default
+//! backend, for callbacks that run outside anything the proxy called (a context Lua's GC dropped ends).
+
+use std::sync::OnceLock;
 
 use crate::map::Pair;
 use crate::types::{LogLevel, MapType, Status};
+
+/// Where log lines go when a context ends outside any request (dropped by Lua's GC, for example).
+pub type DefaultBackend = fn() -> Box<dyn Backend>;
+
+static DEFAULT_BACKEND: OnceLock<DefaultBackend> = OnceLock::new();
+
+/// Register the proxy's process-wide backend (the nginx cycle log). The first registration wins.
+pub fn set_default_backend(f: DefaultBackend) {
+    let _ = DEFAULT_BACKEND.set(f);
+}
+
+/// The proxy's default backend, or stderr before the proxy registered one.
+pub(crate) fn default_backend() -> Box<dyn Backend> {
+    match DEFAULT_BACKEND.get() {
+        Some(f) => f(),
+        None => Box::new(crate::backend_stderr::StderrBackend),
+    }
+}
 
 /// Services available to every callback, with or without a request (logging, properties of the VM).
 pub trait Backend {

@@ -1,24 +1,33 @@
-//! Compiled modules by content. Loading the same bytes again (an nginx reload, which the master survives; the
-//! same file declared in nginx.conf and loaded from Lua) reuses the compiled code instead of compiling it again:
-//! reloads do not pay for compilation, and a worker that loads a plugin the master compiled shares its code.
+//! Compiling a plugin, and compiled plugins by content. Compiling checks the file (WebAssembly, a Proxy-Wasm ABI
+//! version export), compiles it and links its imports against the process's linker once: the result, an
+//! `InstancePre` with the ABI version, is what every instance of every plugin loaded from those bytes is made
+//! from (a fresh instance after a trap, a worker's own instance, an instance replacing a recycled one).
 //!
-//! An entry lives while a plugin uses it; entries no plugin uses any more are dropped when new bytes are
-//! compiled. Failed compilations are not kept (their errors are reported on every load).
+//! Loading the same bytes again (an nginx reload, which the master survives; the same file declared in
+//! nginx.conf and loaded from Lua) reuses the compiled code instead of compiling it again: reloads do not pay
+//! for compilation, and a worker that loads a plugin the master compiled shares its code. An entry lives while
+//! a plugin uses it; entries no plugin uses any more are dropped when new bytes are compiled. Failed
+//! compilations (including imports the host does not offer) are not kept: their errors are reported on every
+//! load.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use wasmtime::Module;
+use wasmtime::{InstancePre, Module};
 
+use crate::engine::engine;
 use crate::error::Error;
 use crate::types::AbiVersion;
+use crate::vm::HostState;
 
-/// A compiled module and the ABI version it declares.
+/// A compiled module, linked (its imports resolved and type-checked), and the ABI version it declares.
 pub(crate) struct Compiled {
-    pub module: Module,
+    pub pre: InstancePre<HostState>,
     pub abi: AbiVersion,
+    /// The unknown `env.proxy_*` imports linked as stubs answering `Unimplemented` (`abi/stubs.rs`).
+    pub stubbed: Vec<String>,
 }
 
 struct Entry {
@@ -54,9 +63,8 @@ pub(crate) fn compile(bytes: &[u8]) -> Result<Arc<Compiled>, Error> {
     if let Some(hit) = lookup(&CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
         return Ok(hit);
     }
-    let (module, abi) = crate::vm::compile(bytes)?;
+    let compiled = Arc::new(compile_now(bytes)?);
     COMPILATIONS.fetch_add(1, Ordering::Relaxed);
-    let compiled = Arc::new(Compiled { module, abi });
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     // Another thread may have compiled the same bytes meanwhile: keep one.
     if let Some(hit) = lookup(&cache) {
@@ -69,4 +77,24 @@ pub(crate) fn compile(bytes: &[u8]) -> Result<Arc<Compiled>, Error> {
         compiled: compiled.clone(),
     });
     Ok(compiled)
+}
+
+/// Compile and link a plugin. Fails with a message naming what is wrong with the file.
+fn compile_now(bytes: &[u8]) -> Result<Compiled, Error> {
+    if !bytes.starts_with(b"\0asm") && !bytes.starts_with(b"(module") {
+        return Err(Error::Load("not a WebAssembly module".into()));
+    }
+    let module = Module::new(engine(), bytes).map_err(|e| Error::Load(format!("{e:#}")))?;
+    let abi = module
+        .exports()
+        .filter_map(|e| AbiVersion::from_export(e.name()))
+        .max()
+        .ok_or_else(|| {
+            Error::Load(
+                "no proxy_abi_version_0_1_0/0_2_0/0_2_1 export: not a Proxy-Wasm plugin".into(),
+            )
+        })?;
+    let (pre, stubbed) =
+        crate::abi::stubs::link(&module).map_err(|e| Error::Load(format!("{e:#}")))?;
+    Ok(Compiled { pre, abi, stubbed })
 }

@@ -4,11 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use crate::limits::MAX_HTTP_CALL_RESPONSE_HEADERS;
 use crate::map::Pair;
-use crate::vm::{CallResponse, HttpCall};
-
-/// Most response header lines taken from an upstream.
-const MAX_RESPONSE_HEADERS: usize = 256;
+use crate::messages::{CallResponse, HttpCall};
 
 /// Headers the request line and framing set; a plugin's own values for them are not sent.
 const OWN_HEADERS: [&[u8]; 4] = [
@@ -87,7 +85,7 @@ pub fn response(
     head: bool,
     max_body: usize,
 ) -> Result<Option<CallResponse>, String> {
-    let mut lines = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+    let mut lines = [httparse::EMPTY_HEADER; MAX_HTTP_CALL_RESPONSE_HEADERS];
     let mut resp = httparse::Response::new(&mut lines);
     let head_len = match resp.parse(data) {
         Ok(httparse::Status::Complete(n)) => n,

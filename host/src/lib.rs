@@ -2,34 +2,46 @@
 //!
 //! The proxy (the nginx module, or a fake in tests) implements [`Backend`]/[`HttpBackend`]; this crate owns the
 //! engine, the plugins, their contexts and the ABI. See `abi/mod.rs` for the host-function table.
+//!
+//! The layers, from the proxy's side down: `verdict.rs` (what a callback's result means for the request),
+//! `context.rs` (HTTP contexts), `root.rs` (root contexts), `schedule.rs` (ticks and queue deliveries),
+//! `plugin.rs` (a loaded plugin, its current instance, crash-loop hold-back, per-worker restart), `vm/` (one
+//! instance: store, guest calls, contexts in it), `cache.rs` (compiling and linking once per module),
+//! `engine.rs` and `ticker.rs` (the process's engine and linker; the epoch ticker thread), `abi/` (host
+//! functions), `shared/` (the cross-worker region). `limits.rs` holds every limit.
 
 mod abi;
 mod backend;
 mod backend_stderr;
 mod cache;
+mod context;
 mod engine;
 mod error;
 mod foreign;
 pub mod http1;
+mod ids;
 pub mod limits;
 pub mod map;
+mod messages;
 mod plugin;
+mod root;
 mod schedule;
 pub mod shared;
+mod ticker;
 pub mod types;
 mod verdict;
 mod vm;
 
-pub use backend::{Backend, HttpBackend};
+pub use backend::{set_default_backend, Backend, DefaultBackend, HttpBackend};
 pub use cache::compilations;
-pub use engine::{epoch_ticker_parked, start_epoch_ticker};
+pub use context::{Continued, HttpContext, Outcome};
 pub use error::Error;
 pub use foreign::{register_foreign_function, ForeignFunction};
-pub use plugin::{
-    set_default_backend, start_worker, Continued, DefaultBackend, HttpContext, Outcome, Plugin,
-    RootContext,
-};
+pub use limits::PluginOptions;
+pub use messages::{CallResponse, HttpCall, LocalResponse};
+pub use plugin::{start_worker, Plugin};
+pub use root::RootContext;
 pub use schedule::{next_timeout, run_due, set_paused_waker, set_waker};
+pub use ticker::{epoch_ticker_parked, start_epoch_ticker};
 pub use types::{Action, LogLevel, MapType, Status};
 pub use verdict::{FailurePolicy, Phase, Verdict};
-pub use vm::{CallResponse, HttpCall, LocalResponse, PluginOptions};

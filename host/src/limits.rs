@@ -1,4 +1,5 @@
-//! Every limit the host enforces, in one place. A refusal or truncation caused by one of these logs a line.
+//! Every limit the host enforces, in one place: the constants below, and `PluginOptions`, the limits a proxy
+//! sets per plugin (with their defaults here). A refusal or truncation caused by one of these logs a line.
 
 /// Most pairs a header map may hold when a plugin sends it to the host (local response, set pairs, calls).
 pub const MAX_MAP_PAIRS: usize = 1024;
@@ -18,6 +19,8 @@ pub const MAX_HTTP_CALLS_PER_CONTEXT: usize = 64;
 pub const MAX_HTTP_CALL_BODY: usize = 16 * 1024 * 1024;
 /// Most bytes of an HTTP call's response body the proxy reads; a larger response fails the call.
 pub const MAX_HTTP_CALL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+/// Most header lines of an HTTP call's response parsed from an upstream (`http1::response`); more fail the call.
+pub const MAX_HTTP_CALL_RESPONSE_HEADERS: usize = 256;
 /// Timeout of an HTTP call whose plugin passed 0, and the longest timeout honoured.
 pub const DEFAULT_HTTP_CALL_TIMEOUT_MS: u32 = 60_000;
 pub const MAX_HTTP_CALL_TIMEOUT_MS: u32 = 10 * 60_000;
@@ -25,14 +28,35 @@ pub const MAX_HTTP_CALL_TIMEOUT_MS: u32 = 10 * 60_000;
 pub const MAX_FOREIGN_ARGUMENTS: usize = 1024 * 1024;
 /// Most bytes of a property path or value.
 pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
+/// Most bytes one WASI `random_get` may ask for: a larger request answers `EINVAL` (nothing is filled).
+pub const MAX_RANDOM_GET: usize = 1024 * 1024;
 
-/// Default longest time one guest callback may run before it is interrupted (per-plugin setting).
+/// The limits of one plugin's instances, set by the proxy per plugin (`Plugin::load_with`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PluginOptions {
+    /// Longest one callback may run before it is interrupted, in milliseconds. Enforced in epoch ticks of
+    /// `EPOCH_TICK_MS`: a call is stopped within one tick after its limit.
+    pub time_limit_ms: u64,
+    /// Most bytes of linear memory an instance may grow to.
+    pub memory_limit: usize,
+}
+
+impl Default for PluginOptions {
+    fn default() -> Self {
+        PluginOptions {
+            time_limit_ms: DEFAULT_TIME_LIMIT_MS,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// Default longest time one guest callback may run before it is interrupted (`PluginOptions::time_limit_ms`).
 pub const DEFAULT_TIME_LIMIT_MS: u64 = 10;
 /// The deadline of one-time set-up calls (start function, `_initialize`/`_start`, `proxy_on_vm_start`,
 /// `proxy_on_configure`) when the plugin's own limit is shorter: start-up work is not request work, and a
 /// loaded machine must not fail a plugin's start.
 pub const SETUP_TIME_LIMIT_MS: u64 = 1000;
-/// Default most linear memory one instance may grow to (per-plugin setting).
+/// Default most linear memory one instance may grow to (`PluginOptions::memory_limit`).
 pub const DEFAULT_MEMORY_LIMIT: usize = 128 * 1024 * 1024;
 /// An instance whose linear memory passed this share of its limit is recycled once its current request ends:
 /// the next requests get a fresh instance (guests that leak, such as TinyGo's, stay bounded).
@@ -71,3 +95,5 @@ pub const MIN_TICK_PERIOD_MS: u64 = 1;
 /// Least time between a tick callback's return and the next tick of that root context: however short the
 /// period and however long the callback ran, the worker gets back to its other events in between.
 pub const MIN_TICK_GAP_MS: u64 = 1;
+/// Most unknown `env.proxy_*` imports one plugin may have linked as stubs answering `Unimplemented`.
+pub const MAX_STUBBED_IMPORTS: usize = 64;

@@ -3,7 +3,9 @@
 //! worker) into shared queues a root context registered, noticed by polling every `QUEUE_POLL_MS`.
 //!
 //! The proxy calls `run_due` when its timer fires and re-arms the timer with `next_timeout`; the host calls the
-//! proxy's waker when a plugin asks for work sooner (a new tick period, an enqueue).
+//! proxy's waker when a plugin asks for work sooner (a new tick period, an enqueue). The root contexts of this
+//! thread are registered here (weakly) when they are configured; each one's tick period, next tick and queue
+//! watches are read here, and its `proxy_on_tick` / `proxy_on_queue_ready` calls made here.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -11,8 +13,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
-use crate::limits::QUEUE_POLL_MS;
-use crate::plugin::RootInner;
+use crate::error::Error;
+use crate::limits::{MIN_TICK_GAP_MS, QUEUE_POLL_MS};
+use crate::root::RootInner;
+use crate::types::LogLevel;
+use crate::vm::QueueWatch;
 
 thread_local! {
     static ROOTS: RefCell<Vec<Weak<RootInner>>> = const { RefCell::new(Vec::new()) };
@@ -88,5 +93,109 @@ pub fn run_due(backend: &mut dyn Backend) {
     let now = Instant::now();
     for root in live_roots() {
         root.run_scheduled(now, backend);
+    }
+}
+
+impl RootInner {
+    /// When the next tick is due, and whether the context watches shared queues.
+    fn schedule(&self, now: Instant) -> (Option<Instant>, bool) {
+        let bound = self.bound.borrow();
+        let Ok(mut vm) = bound.vm.try_borrow_mut() else {
+            return (self.tick.get().1, false);
+        };
+        let state = vm.state();
+        let period = state.tick_periods.get(&bound.id).copied().unwrap_or(0);
+        let watches = state.queue_watches.iter().any(|w| w.root == bound.id);
+        let (seen, next) = self.tick.get();
+        let next = if period != seen {
+            let next = (period > 0).then(|| now + Duration::from_millis(period as u64));
+            self.tick.set((period, next));
+            next
+        } else {
+            next
+        };
+        (next, watches)
+    }
+
+    /// Run the tick if it is due, then deliver `proxy_on_queue_ready` for queue items that arrived.
+    fn run_scheduled(&self, now: Instant, backend: &mut dyn Backend) {
+        let (next, watches) = self.schedule(now);
+        let tick_due = next.is_some_and(|t| t <= now);
+        if !tick_due && !watches {
+            return;
+        }
+        let log = |backend: &mut dyn Backend, e: Error| {
+            // A held-back plugin was reported when it trapped; do not repeat it at every poll.
+            if !matches!(e, Error::Unusable(_)) {
+                backend.log(LogLevel::Error, &self.plugin.name, e.to_string().as_bytes());
+            }
+        };
+        let (vm_rc, id) = match self.current(backend) {
+            Ok(bound) => bound,
+            Err(e) => return log(backend, e),
+        };
+        let mut vm = vm_rc.borrow_mut();
+        if tick_due {
+            let (period, due) = self.tick.get();
+            let result = match vm.cb.on_tick.clone() {
+                Some(f) => {
+                    vm.state().effective_context = id;
+                    vm.call(backend, "proxy_on_tick", &f, id as i32).map(|_| ())
+                }
+                None => Ok(()),
+            };
+            // The next tick is one period after this one was due, but never sooner than a little after this one
+            // returned: a tick that ran past its period skips the ticks it overran (they never queue up), and no
+            // period, however short, keeps the worker from its other events.
+            let after = Instant::now() + Duration::from_millis(MIN_TICK_GAP_MS);
+            let next = due.unwrap_or(now) + Duration::from_millis(period as u64);
+            self.tick.set((period, Some(next.max(after))));
+            if let Err(e) = result {
+                return log(backend, e);
+            }
+        }
+        let watches: Vec<QueueWatch> = vm
+            .state()
+            .queue_watches
+            .iter()
+            .filter(|w| w.root == id)
+            .copied()
+            .collect();
+        for w in watches {
+            let Ok((waiting, enqueued)) = crate::shared::queue_state(w.queue) else {
+                continue;
+            };
+            let arrived = enqueued.wrapping_sub(w.seen);
+            if arrived == 0 {
+                continue;
+            }
+            if let Some(x) = vm
+                .state()
+                .queue_watches
+                .iter_mut()
+                .find(|x| x.queue == w.queue && x.root == id)
+            {
+                x.seen = enqueued;
+            }
+            let Some(f) = vm.cb.on_queue_ready.clone() else {
+                continue;
+            };
+            // One call per item that arrived and may still wait (other workers dequeue too).
+            for _ in 0..arrived.min(waiting) {
+                vm.state().effective_context = id;
+                let r = vm.call(
+                    backend,
+                    "proxy_on_queue_ready",
+                    &f,
+                    (id as i32, w.queue as i32),
+                );
+                if let Err(e) = r {
+                    return log(backend, e);
+                }
+                if crate::shared::queue_state(w.queue).map_or(true, |(n, _)| n == 0) {
+                    break;
+                }
+            }
+        }
     }
 }

@@ -120,6 +120,19 @@ pub enum StreamType {
     Upstream = 3,
 }
 
+impl StreamType {
+    pub fn from_i32(v: i32) -> Option<StreamType> {
+        use StreamType::*;
+        Some(match v {
+            0 => HttpRequest,
+            1 => HttpResponse,
+            2 => Downstream,
+            3 => Upstream,
+            _ => return None,
+        })
+    }
+}
+
 /// The ABI version a plugin was built for, detected from its `proxy_abi_version_*` export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AbiVersion {

@@ -7,10 +7,10 @@
 //! failure policy makes of it.
 
 use crate::backend::Backend;
+use crate::context::{HttpContext, Outcome};
 use crate::error::Error;
-use crate::plugin::{HttpContext, Outcome};
+use crate::messages::{HttpCall, LocalResponse};
 use crate::types::LogLevel;
-use crate::vm::{HttpCall, LocalResponse};
 
 /// The callback a result came from, as far as the decision goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Untrusted plugins: call deadlines, memory caps, and recovery after traps.
+//! Untrusted plugins: call deadlines, memory caps, recovery after traps, and the limits of host functions.
 
 mod common;
 
@@ -172,4 +172,52 @@ fn a_leaky_instance_is_recycled_before_it_reaches_its_cap() {
     }
     // 75% of 32 pages is 24: passed after the 6th request of each instance (1 + 6 * 4 = 25 pages).
     assert!(recycled >= 6, "recycled {recycled} times");
+}
+
+/// Request headers call WASI `random_get` for 16 bytes (no header), `limits::MAX_RANDOM_GET` bytes (one
+/// header) or one byte more (two headers), each into a zeroed buffer of its own, and log
+/// `errno=NN written=W` (W: whether the buffer's first 8 bytes changed).
+const RANDOM: &str = r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 17)
+  (data (i32.const 0) "errno=00 written=0")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 512)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (local $buf i32) (local $len i32) (local $e i32)
+    (local.set $buf (i32.const 1024)) (local.set $len (i32.const 16))
+    (if (i32.eq (local.get 1) (i32.const 1))
+      (then (local.set $buf (i32.const 2048)) (local.set $len (i32.const 1048576))))
+    (if (i32.eq (local.get 1) (i32.const 2))
+      (then (local.set $buf (i32.const 1060000)) (local.set $len (i32.const 1048577))))
+    (local.set $e (call $random (local.get $buf) (local.get $len)))
+    (i32.store8 (i32.const 6) (i32.add (i32.const 48) (i32.div_u (local.get $e) (i32.const 10))))
+    (i32.store8 (i32.const 7) (i32.add (i32.const 48) (i32.rem_u (local.get $e) (i32.const 10))))
+    (i32.store8 (i32.const 17) (i32.add (i32.const 48) (i64.ne (i64.load (local.get $buf)) (i64.const 0))))
+    (drop (call $log (i32.const 2) (i32.const 0) (i32.const 18)))
+    i32.const 0))"#;
+
+#[test]
+fn random_get_refuses_more_than_its_limit_without_filling_anything() {
+    assert_eq!(proxy_wasm_host::limits::MAX_RANDOM_GET, 1 << 20);
+    let plugin = Plugin::load(
+        "random",
+        RANDOM.as_bytes(),
+        b"",
+        &mut FakeBackend::default(),
+    )
+    .unwrap();
+    let root = plugin.configure(b"", &mut FakeBackend::default()).unwrap();
+    for (headers, expected) in [
+        (0, "random: errno=00 written=1"),
+        (1, "random: errno=00 written=1"),
+        (2, "random: errno=28 written=0"),
+    ] {
+        let mut req = request(headers);
+        let mut http = root.new_http_context(&mut req).unwrap();
+        http.on_request_headers(&mut req, true).unwrap();
+        assert_eq!(req.logs.last().map(|(_, l)| l.as_str()), Some(expected));
+    }
 }

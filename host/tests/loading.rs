@@ -44,19 +44,19 @@ fn missing_abi_marker_is_refused() {
 #[test]
 fn unknown_import_is_named() {
     let e = load_err(
-        &module(r#"(import "env" "proxy_teleport" (func (param i32) (result i32)))"#)
+        &module(r#"(import "env" "teleport" (func (param i32) (result i32)))"#)
             .replacen(
                 "(module",
-                "(module (import \"env\" \"proxy_teleport\" (func (param i32) (result i32)))",
+                "(module (import \"env\" \"teleport\" (func (param i32) (result i32)))",
                 1,
             )
             .replacen(
-                r#"(import "env" "proxy_teleport" (func (param i32) (result i32))))"#,
+                r#"(import "env" "teleport" (func (param i32) (result i32))))"#,
                 ")",
                 1,
             ),
     );
-    assert!(e.contains("proxy_teleport"), "{e}");
+    assert!(e.contains("teleport"), "{e}");
 }
 
 #[test]

@@ -39,7 +39,7 @@ __DATA__
 
 
 
-=== TEST 4: a plugin importing a host function that does not exist
+=== TEST 4: a plugin importing a function that does not exist outside proxy_* (unknown proxy_* imports are stubs)
 --- http_config
     wasm_plugin teleport html/teleport.wat;
 --- config
@@ -47,7 +47,7 @@ __DATA__
 --- user_files
 >>> teleport.wat
 (module
-  (import "env" "proxy_teleport" (func (param i32) (result i32)))
+  (import "env" "teleport" (func (param i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 1024)

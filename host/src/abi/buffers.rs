@@ -7,14 +7,24 @@ use wasmtime::Caller;
 
 use super::memory::{copy_out, read, status, write_u32, HostResult, Stop};
 use crate::types::{BufferType, Status};
-use crate::vm::HostState;
+use crate::vm::{ContextKind, HostState};
 
 /// The bytes of a buffer as the current callback sees them, or the status explaining why there are none.
 fn buffer(state: &HostState, kind: BufferType) -> Result<Rc<[u8]>, Status> {
     match kind {
         BufferType::VmConfiguration => Ok(state.vm_configuration.clone()),
         BufferType::PluginConfiguration => {
-            state.plugin_configuration.clone().ok_or(Status::NotFound)
+            // The configuration of the effective context's root context (its own, for a root context).
+            let root = match state.contexts.get(&state.effective_context) {
+                Some(ContextKind::Root) => state.effective_context,
+                Some(ContextKind::Http { root }) => *root,
+                None => return Err(Status::NotFound),
+            };
+            state
+                .configurations
+                .get(&root)
+                .cloned()
+                .ok_or(Status::NotFound)
         }
         BufferType::HttpRequestBody | BufferType::HttpResponseBody => {
             if state.body.kind == Some(kind) {

@@ -13,8 +13,9 @@ use crate::limits::{
     MAX_HTTP_CALL_TIMEOUT_MS, MAX_LOCAL_RESPONSE_BODY, MAX_MAP_BYTES,
 };
 use crate::map;
-use crate::types::{LogLevel, Status};
-use crate::vm::{ContextKind, HostState, HttpCall, LocalResponse};
+use crate::messages::{HttpCall, LocalResponse};
+use crate::types::{LogLevel, Status, StreamType};
+use crate::vm::{ContextKind, HostState};
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn proxy_send_local_response(
@@ -71,6 +72,9 @@ pub(crate) fn proxy_send_local_response(
                 return Err(Stop::Status(Status::BadArgument));
             }
         };
+        if !details.is_empty() {
+            log_details(&mut caller, status_code, &details);
+        }
         caller.data_mut().local_response = Some(LocalResponse {
             status: status_code as u32,
             headers,
@@ -81,16 +85,33 @@ pub(crate) fn proxy_send_local_response(
     })())
 }
 
+/// The `details` of a local response, at debug level (the proxy logs local responses nowhere else): formatted
+/// only when the log records debug lines.
+#[cold]
+fn log_details(caller: &mut Caller<'_, HostState>, status_code: i32, details: &[u8]) {
+    let debug = caller
+        .data_mut()
+        .backend()
+        .is_some_and(|b| b.log_level() <= LogLevel::Debug);
+    if debug {
+        let msg = format!(
+            "proxy_send_local_response: status {status_code}, details \"{}\"",
+            String::from_utf8_lossy(details)
+        );
+        host_log(caller, LogLevel::Debug, msg.as_bytes());
+    }
+}
+
 /// Continuing is recorded in the callback's outcome (`Outcome::resumed`); the proxy resumes a stream it holds
 /// for pending HTTP calls once they are answered.
 pub(crate) fn proxy_continue_stream(
     mut caller: Caller<'_, HostState>,
     kind: i32,
 ) -> wasmtime::Result<i32> {
-    if !(0..=3).contains(&kind) {
+    let Some(kind) = StreamType::from_i32(kind) else {
         return Ok(Status::BadArgument as i32);
-    }
-    if kind == 0 {
+    };
+    if kind == StreamType::HttpRequest {
         let state = caller.data_mut();
         let target = state.effective_context;
         if state.stream == Some(target) {
@@ -113,7 +134,7 @@ pub(crate) fn proxy_close_stream(
     mut caller: Caller<'_, HostState>,
     kind: i32,
 ) -> wasmtime::Result<i32> {
-    if !(0..=3).contains(&kind) {
+    if StreamType::from_i32(kind).is_none() {
         return Ok(Status::BadArgument as i32);
     }
     let state = caller.data_mut();

@@ -34,8 +34,8 @@ fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
         }
         _ => return false,
     };
-    if !caller.data().warned_unimplemented.contains(&what) {
-        caller.data_mut().warned_unimplemented.push(what);
+    if !caller.data().warned_once.contains(&what) {
+        caller.data_mut().warned_once.push(what);
         let msg = format!(
             "{what} are not available in this host: reading gives an empty map, changes are ignored"
         );
@@ -47,7 +47,7 @@ fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
 /// The pairs of an HTTP-call response map (types 6 and 7), which the host holds itself; `None` for the
 /// maps of the stream. Outside `proxy_on_http_call_response` there is no such map (`NotFound`).
 fn call_map(caller: &Caller<'_, HostState>, kind: MapType) -> Option<Result<Vec<map::Pair>, Stop>> {
-    let pick = |r: &crate::vm::CallResponse| match kind {
+    let pick = |r: &crate::messages::CallResponse| match kind {
         MapType::HttpCallResponseHeaders => r.headers.clone(),
         _ => r.trailers.clone(),
     };

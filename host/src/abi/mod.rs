@@ -12,6 +12,7 @@ pub(crate) mod memory;
 mod metrics;
 mod properties;
 mod shared;
+pub(crate) mod stubs;
 mod wasi;
 
 use wasmtime::{Caller, Linker};
@@ -54,16 +55,15 @@ fn proxy_done(_caller: Caller<'_, HostState>) -> wasmtime::Result<i32> {
     Ok(Status::NotFound as i32)
 }
 
-/// Answer a host function this host does not implement yet: `Unimplemented`, logged once per plugin instance.
-/// Answer a host function this host does not offer with `status` (one the SDKs accept from it, so the plugin
-/// gets an error instead of trapping), logged once per plugin instance.
+/// Answer a host function this host does not offer (gRPC) with `status` (one the SDKs accept from it, so the
+/// plugin gets an error instead of trapping), logged once per plugin instance.
 fn refuse(
     caller: &mut Caller<'_, HostState>,
     name: &'static str,
     status: Status,
 ) -> wasmtime::Result<i32> {
-    if !caller.data().warned_unimplemented.contains(&name) {
-        caller.data_mut().warned_unimplemented.push(name);
+    if !caller.data().warned_once.contains(&name) {
+        caller.data_mut().warned_once.push(name);
         let msg = format!("{name} is not available in this host (no gRPC); it returns {status:?}");
         host_log(caller, LogLevel::Warn, msg.as_bytes());
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Trap};
 
 use super::memory::{read, write, write_u32, write_u64, HostResult, Stop};
-use crate::limits::MAX_LOG_MESSAGE;
+use crate::limits::{MAX_LOG_MESSAGE, MAX_RANDOM_GET};
 use crate::types::LogLevel;
 use crate::vm::HostState;
 
@@ -215,17 +215,20 @@ pub(crate) fn clock_res_get(
     errno(write_u64(&mut caller, out, 1_000))
 }
 
+/// `random_get(buf, len)`: `len` bytes from the OS; more than `limits::MAX_RANDOM_GET` is refused with `EINVAL`
+/// before anything is drawn.
 pub(crate) fn random_get(
     mut caller: Caller<'_, HostState>,
     buf: i32,
     len: i32,
 ) -> wasmtime::Result<i32> {
-    let mut bytes = vec![0u8; (len as u32 as usize).min(1 << 20)];
+    let len = len as u32 as usize;
+    if len > MAX_RANDOM_GET {
+        return Ok(EINVAL);
+    }
+    let mut bytes = vec![0u8; len];
     if getrandom::fill(&mut bytes).is_err() {
         return Ok(EIO);
-    }
-    if bytes.len() < len as u32 as usize {
-        return Ok(EINVAL);
     }
     errno(write(&mut caller, buf, &bytes))
 }

@@ -1,0 +1,207 @@
+//! `HostState`, the data of an instance's `Store`: what host functions reach through `Caller::data()`. It holds
+//! the instance's contexts, the state of the callback in progress (its body chunk, local response, dispatched
+//! calls, stream controls, the proxy's backend, the deadline), what outlives a callback (outstanding calls,
+//! tick periods, queue watches), and the store's resource limiter.
+//!
+//! Its one unsafe block turns the backend pointer `Vm::call` stores for the duration of a call back into a
+//! reference.
+
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder, TypedFunc};
+
+use crate::backend::Backend;
+use crate::ids::IdMap;
+use crate::limits::{PluginOptions, SETUP_TIME_LIMIT_MS};
+use crate::messages::{CallResponse, HttpCall, LocalResponse};
+use crate::types::BufferType;
+
+/// A body chunk exposed to the guest through `proxy_get_buffer_bytes` during one callback.
+#[derive(Debug, Default)]
+pub(crate) struct BodyChunk {
+    pub kind: Option<BufferType>,
+    pub bytes: Vec<u8>,
+    pub end_of_stream: bool,
+    pub modified: bool,
+}
+
+/// What a context is, so `proxy_set_effective_context` can refuse unknown ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContextKind {
+    Root,
+    Http { root: u32 },
+}
+
+/// A shared queue a root context registered, and how many of its items this process has announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueueWatch {
+    pub queue: u32,
+    pub root: u32,
+    /// The queue's enqueue count when `proxy_on_queue_ready` was last delivered for it.
+    pub seen: u32,
+}
+
+/// The data of a plugin's `Store`.
+pub(crate) struct HostState {
+    pub(crate) plugin: Rc<str>,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) allocate: Option<TypedFunc<i32, i32>>,
+    /// The proxy services of the call in progress; set by `Vm::call` and cleared when it returns.
+    pub(super) backend: Option<NonNull<dyn Backend>>,
+    pub(crate) vm_configuration: Rc<[u8]>,
+    /// The configuration of each root context (by id), from `proxy_on_configure` on for as long as the root
+    /// context lives: readable by it and by its HTTP contexts, as api7's host keeps it (its plugins read it in
+    /// HTTP callbacks).
+    pub(crate) configurations: IdMap<Rc<[u8]>>,
+    pub(crate) body: BodyChunk,
+    pub(crate) local_response: Option<LocalResponse>,
+    pub(crate) contexts: IdMap<ContextKind>,
+    pub(crate) effective_context: u32,
+    /// The HTTP context whose callback is running (HTTP calls dispatched now belong to it).
+    pub(crate) stream: Option<u32>,
+    /// HTTP calls dispatched during the current callback.
+    pub(crate) dispatched: Vec<HttpCall>,
+    /// Outstanding HTTP calls: token -> HTTP context id.
+    pub(crate) pending_calls: IdMap<u32>,
+    pub(crate) next_token: u32,
+    /// The response being delivered (only during `proxy_on_http_call_response`).
+    pub(crate) call_response: Option<CallResponse>,
+    /// Set when the plugin called `proxy_continue_stream`/`proxy_continue_request` during the callback.
+    pub(crate) resumed: bool,
+    /// Set when the plugin called `proxy_close_stream` during the callback.
+    pub(crate) close: bool,
+    /// HTTP contexts whose paused request another callback continued (`proxy_set_effective_context` then
+    /// `proxy_continue_stream`, from a tick, a queue item or another request): the proxy resumes them.
+    pub(crate) continued: Vec<u32>,
+    /// HTTP contexts whose paused request another callback closed (`proxy_close_stream`).
+    pub(crate) closed: Vec<u32>,
+    /// What this instance already warned about once: the host functions it refuses (gRPC) and the maps it
+    /// does not have (request trailers, gRPC metadata). Each is logged once per instance.
+    pub(crate) warned_once: Vec<&'static str>,
+    /// Tick periods in milliseconds by root context id (`proxy_set_tick_period_milliseconds`).
+    pub(crate) tick_periods: IdMap<u32>,
+    /// Log lines the plugin wrote during the current callback (beyond the limit they are counted, not written).
+    pub(crate) log_lines: u32,
+    /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
+    pub(crate) queue_watches: Vec<QueueWatch>,
+    /// When the call in progress reaches its time limit (set as it starts): host functions that wait
+    /// (`poll_oneoff`) never wait past it.
+    pub(crate) deadline: Instant,
+    pub(super) limits: Limits,
+}
+
+impl HostState {
+    /// The state of a new instance of `plugin`; its first deadline is the set-up one (instantiation runs the
+    /// start section).
+    pub(super) fn new(
+        plugin: Rc<str>,
+        vm_configuration: Rc<[u8]>,
+        options: &PluginOptions,
+    ) -> HostState {
+        HostState {
+            plugin,
+            memory: None,
+            allocate: None,
+            backend: None,
+            vm_configuration,
+            configurations: IdMap::default(),
+            body: BodyChunk::default(),
+            local_response: None,
+            contexts: IdMap::default(),
+            effective_context: 0,
+            stream: None,
+            dispatched: Vec::new(),
+            pending_calls: IdMap::default(),
+            next_token: 0,
+            call_response: None,
+            resumed: false,
+            close: false,
+            continued: Vec::new(),
+            closed: Vec::new(),
+            warned_once: Vec::new(),
+            tick_periods: IdMap::default(),
+            log_lines: 0,
+            queue_watches: Vec::new(),
+            deadline: Instant::now()
+                + Duration::from_millis(options.time_limit_ms.max(SETUP_TIME_LIMIT_MS)),
+            limits: Limits {
+                store: StoreLimitsBuilder::new()
+                    .memory_size(options.memory_limit)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                memory_bytes: 0,
+            },
+        }
+    }
+
+    /// The backend of the call in progress.
+    ///
+    /// Host functions only run inside `Vm::call`, which sets the pointer for exactly that duration, so it is
+    /// always set and valid here; `None` means a host function ran outside a call (a bug), reported as such.
+    pub(crate) fn backend(&mut self) -> Option<&mut dyn Backend> {
+        // SAFETY: `Vm::call` stores a pointer to a `&mut dyn Backend` that outlives the guest call and removes it
+        // before returning; the store is used by one thread and the reference is not kept past this borrow.
+        self.backend.map(|mut p| unsafe { p.as_mut() })
+    }
+
+    /// The root context of context `id` (itself when it is a root).
+    pub(crate) fn root_of(&self, id: u32) -> Option<u32> {
+        match self.contexts.get(&id)? {
+            ContextKind::Root => Some(id),
+            ContextKind::Http { root } => Some(*root),
+        }
+    }
+}
+
+/// The store's resource limits, which also note how large linear memory is (wasmtime asks the limiter when a
+/// memory is created and whenever it grows), so checking it after each request costs a field read.
+pub(super) struct Limits {
+    store: StoreLimits,
+    pub(super) memory_bytes: usize,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.store.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory_bytes = self.memory_bytes.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.store.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.store.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.store.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.store.memories()
+    }
+}
