@@ -186,3 +186,40 @@ five
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 7: Lua: an empty header name changes nothing and answers Ok (as on api7's host; the SDKs need Ok)
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"on_request_headers": [
+            {"op": "add", "map": "request_headers", "key": "", "value": "x"},
+            {"op": "replace", "map": "request_headers", "key": "", "value": "x"},
+            {"op": "remove", "map": "request_headers", "key": ""},
+            {"op": "log_pairs", "map": "request_headers"}]}]=]))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.ctx))
+        }
+        content_by_lua_block { ngx.say("ok") }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- grep_error_log eval: qr/hostcalls: on_request_headers: (?:(?:add|replace|remove) [^,]*|request_headers: \d+ pairs)/
+--- grep_error_log_out
+hostcalls: on_request_headers: add request_headers "" "x" -> Ok
+hostcalls: on_request_headers: replace request_headers "" "x" -> Ok
+hostcalls: on_request_headers: remove request_headers "" -> Ok
+hostcalls: on_request_headers: request_headers: 5 pairs
+--- no_error_log
+[error]
+[alert]
+[crit]

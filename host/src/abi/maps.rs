@@ -203,6 +203,10 @@ pub(crate) fn proxy_add_header_map_value(
             return Ok(());
         }
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
+        if k.is_empty() {
+            // An empty name changes nothing (as on api7's host; the SDKs need Ok from map writes).
+            return Ok(());
+        }
         with_http(&mut caller, |h| h.map_add(kind, &k, &v))
     })())
 }
@@ -221,6 +225,9 @@ pub(crate) fn proxy_replace_header_map_value(
             return Ok(());
         }
         let (k, v) = key_value(&mut caller, key_ptr, key_len, value_ptr, value_len)?;
+        if k.is_empty() {
+            return Ok(());
+        }
         with_http(&mut caller, |h| h.map_replace(kind, &k, &v))
     })())
 }
@@ -237,6 +244,9 @@ pub(crate) fn proxy_remove_header_map_value(
             return Ok(());
         }
         let key = read_limited(&mut caller, key_ptr, key_len, MAX_PROPERTY_BYTES)?;
+        if key.is_empty() {
+            return Ok(());
+        }
         with_http(&mut caller, |h| h.map_remove(kind, &key))
     })())
 }
