@@ -46,7 +46,7 @@ endef
 .PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-nginx run bench profile lint clean fuzz memcheck soak
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 deps: ## install what a fresh Debian 12 lacks (apt packages, the wasm32-wasip1 target); quiet when all is there
 	@missing=$$(for p in $(DEBIAN_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -59,6 +59,16 @@ deps: ## install what a fresh Debian 12 lacks (apt packages, the wasm32-wasip1 t
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	@# nginx 1.28's lua module and ndk come from Debian's source packages (apt-get source): a deb-src entry for
+	@# bookworm main, signed by the keyring of the existing Debian source.
+	@grep -rqsE '^(Types:.*\bdeb-src\b|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/ || { \
+	    src=/etc/apt/sources.list.d/debian.sources; \
+	    uri=$$(sed -n 's/^URIs: *//p' $$src 2>/dev/null | head -1); \
+	    key=$$(sed -n 's/^Signed-By: *//p' $$src 2>/dev/null | head -1); \
+	    echo "adding a deb-src entry for bookworm main (/etc/apt/sources.list.d/debian-src.sources)"; \
+	    printf 'Types: deb-src\nURIs: %s\nSuites: bookworm\nComponents: main\nSigned-By: %s\n' \
+	        "$${uri:-http://deb.debian.org/debian}" "$${key:-/usr/share/keyrings/debian-archive-keyring.gpg}" \
+	        | $(SUDO) tee /etc/apt/sources.list.d/debian-src.sources >/dev/null && $(SUDO) apt-get update -qq; }
 
 configure: $(NGINX_OBJS)/ngx_auto_config.h ## configure Debian's nginx headers out of tree (build/nginx-objs)
 
@@ -68,13 +78,7 @@ $(NGINX_OBJS)/ngx_auto_config.h:
 
 build: deps configure ## build the nginx module (release) and check it loads into $(NGINX_BINARY)
 	NGINX_BINARY=$(NGINX_BINARY) cargo build --release --workspace
-	@want=$$(grep -aoE '[0-9]+,[0-9]+,[0-9]+,[01]{30,}' $(NGINX_BINARY) | head -1); \
-	got=$$(grep -aoE '[0-9]+,[0-9]+,[0-9]+,[01]{30,}' $(MODULE) | head -1); \
-	if [ "$$want" != "$$got" ]; then \
-	    echo "error: module signature $$got differs from $(NGINX_BINARY)'s $$want: it would not load." >&2; \
-	    echo "       Rebuild against that nginx's configured tree (NGINX_SOURCE_DIR/NGINX_BUILD_DIR)." >&2; \
-	    rm -f $(MODULE); exit 1; \
-	fi
+	$(call check_signature,$(NGINX_BINARY),$(MODULE))
 
 plugins: deps t/plugins/fault_injection_as.wasm t/plugins/hostile_as.wasm t/plugins/fault_injection_c.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C)
 	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
@@ -129,6 +133,31 @@ test-nginx: ## every .t suite through the project's runner: t/*.t with the lua m
 	$(NGINX_BINARY) -t -q -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -e $(CURDIR)/build/demo/logs/error.log
 	TEST_NGINX_BINARY=$(NGINX_BINARY) TEST_NGINX_LOAD_MODULES="$(LOAD_MODULES)" $(RUNNER) --jobs 2 t/*.t
 	TEST_NGINX_BINARY=$(NGINX_BINARY) TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(MODULE)" $(RUNNER) --jobs 2 t/directives
+
+.PHONY: nginx-1.28 build-1.28 lint-1.28 test-1.28 deb test-deb
+
+nginx-1.28: $(NGINX_128_DIR)/.built ## nginx 1.28.3 (crate nginx-src) with the lua module and ndk (Debian sources) in build/nginx-1.28, built once
+
+$(NGINX_128_DIR)/.built: | deps
+	OUT=$(NGINX_128_DIR) NGINX_SRC_CRATE_VERSION=$(NGINX_128_CRATE) .ci/nginx-1.28.sh
+	@touch $@
+
+build-1.28: deps nginx-1.28 ## the module for nginx 1.28 (target/nginx-1.28), checked to load into it
+	$(ENV_128) cargo build --release -p ngx_http_proxy_wasm_module
+	$(call check_signature,$(NGINX_128),$(MODULE_128))
+
+lint-1.28: deps nginx-1.28 ## clippy -D warnings against nginx 1.28's headers (the cfg branches for nginx >= 1.23)
+	$(ENV_128) cargo clippy --release -p ngx_http_proxy_wasm_module --all-targets -- -D warnings
+
+test-1.28: build build-1.28 plugins ## every .t suite on nginx 1.28: t/*.t with its lua module, t/directives/ without
+	TEST_NGINX_BINARY=$(NGINX_128) TEST_NGINX_LOAD_MODULES="$(LOAD_MODULES_128)" $(RUNNER) --jobs 2 t/*.t
+	TEST_NGINX_BINARY=$(NGINX_128) TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(MODULE_128)" $(RUNNER) --jobs 2 t/directives
+
+deb: build ## the Debian package of the module for Debian's nginx: build/deb/libnginx-mod-http-proxy-wasm_<version>_<arch>.deb
+	OUT=$(DEB_DIR) MODULE=$(MODULE) NGINX_BINARY=$(NGINX_BINARY) .ci/deb.sh
+
+test-deb: deb plugins ## install the package, serve a plugin through Debian's stock nginx.conf plus one site, remove it
+	$(SUDO) t/deb/run.sh $(DEB_DIR)
 
 run: build plugins ## run the demo: nginx in the foreground with the fault-injection plugin on 127.0.0.1:9080
 	@mkdir -p build/demo/logs
