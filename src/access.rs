@@ -292,14 +292,19 @@ fn cancel_calls(rctx: &mut RequestCtx, lc: &LocConf, backend: &mut RequestBacken
 pub(crate) fn call_finished(r: *mut ngx_http_request_t, me: *mut PendingCall) {
     let resume = crate::unwind::catch("an HTTP call's completion", false, || deliver(r, me));
     if resume {
-        // SAFETY: `r` is the live request that waited in its access phase; running its phases may finish and
-        // free it, so its connection is taken first (as nginx's own event handlers do).
-        unsafe {
-            let c = (*r).connection;
-            (*r).write_event_handler = Some(ngx_http_core_run_phases);
-            ngx_http_core_run_phases(r);
-            ngx_http_run_posted_requests(c);
-        }
+        run_phases(r);
+    }
+}
+
+/// Go on with the access phase of `r`, which waited (for HTTP calls, or paused), at its `AccessState`.
+pub(crate) fn run_phases(r: *mut ngx_http_request_t) {
+    // SAFETY: `r` is the live request that waited in its access phase; running its phases may finish and free
+    // it, so its connection is taken first (as nginx's own event handlers do).
+    unsafe {
+        let c = (*r).connection;
+        (*r).write_event_handler = Some(ngx_http_core_run_phases);
+        ngx_http_core_run_phases(r);
+        ngx_http_run_posted_requests(c);
     }
 }
 

@@ -11,14 +11,12 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use ngx::ffi::{
-    ngx_add_timer, ngx_del_timer, ngx_event_t, ngx_http_core_run_phases, ngx_http_request_t,
-    ngx_http_run_posted_requests, ngx_int_t, ngx_msec_t, ngx_post_event, ngx_posted_events,
-    NGX_HTTP_CLOSE, NGX_HTTP_INTERNAL_SERVER_ERROR,
+    ngx_add_timer, ngx_del_timer, ngx_event_t, ngx_http_request_t, ngx_int_t, ngx_msec_t,
+    ngx_post_event, ngx_posted_events, NGX_HTTP_CLOSE, NGX_HTTP_INTERNAL_SERVER_ERROR,
 };
-use proxy_wasm_host::{Continued, LogLevel};
+use proxy_wasm_host::{Continued, FailurePolicy, LogLevel};
 
 use crate::backend::RequestBackend;
-use crate::conf::Failure;
 use crate::log;
 use crate::request::{existing_request_ctx, loc_conf, AccessState};
 
@@ -148,17 +146,11 @@ fn continued(r: *mut ngx_http_request_t) -> Option<AccessState> {
 
 /// Go on with `r`'s access phase at `then`.
 fn resume(r: *mut ngx_http_request_t, then: AccessState) {
-    // SAFETY: `r` is the live request that waited in its access phase; running its phases may finish and free
-    // it, so its connection is taken first (as nginx's own event handlers do).
-    unsafe {
-        if let Some(rctx) = existing_request_ctx(r) {
-            rctx.access = then;
-        }
-        let c = (*r).connection;
-        (*r).write_event_handler = Some(ngx_http_core_run_phases);
-        ngx_http_core_run_phases(r);
-        ngx_http_run_posted_requests(c);
+    // SAFETY: `r` is a live paused request; the reference does not outlive this statement.
+    if let Some(rctx) = unsafe { existing_request_ctx(r) } {
+        rctx.access = then;
     }
+    crate::access::run_phases(r);
 }
 
 /// The pause timed out: the failure policy decides.
@@ -174,7 +166,8 @@ unsafe extern "C" fn timed_out(ev: *mut ngx_event_t) {
         let Some(rctx) = (unsafe { existing_request_ctx(r) }) else {
             return;
         };
-        let closed = lc.failure() == Failure::Closed;
+        let policy = lc.policy();
+        let closed = policy == FailurePolicy::Closed;
         let name = lc
             .filters
             .as_ref()
@@ -188,11 +181,7 @@ unsafe extern "C" fn timed_out(ev: *mut ngx_event_t) {
             name,
             format!(
                 "the request it paused was not continued within {timeout_ms} ms (proxy_wasm_pause_timeout); {}",
-                if closed {
-                    "failing the request (proxy_wasm_failure closed)"
-                } else {
-                    "continuing without it (proxy_wasm_failure open)"
-                }
+                policy.consequence()
             )
             .as_bytes(),
         );

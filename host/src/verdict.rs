@@ -56,7 +56,8 @@ pub enum FailurePolicy {
 }
 
 impl FailurePolicy {
-    fn consequence(self) -> &'static str {
+    /// What the policy makes of a failure, as the one log line about it says.
+    pub fn consequence(self) -> &'static str {
         match self {
             FailurePolicy::Closed => "failing the request (proxy_wasm_failure closed)",
             FailurePolicy::Open => "continuing without it (proxy_wasm_failure open)",
