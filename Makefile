@@ -103,7 +103,7 @@ t/plugins/hostile_as.wasm: $(AS_DIR)/node_modules/.installed $(AS_DIR)/assembly/
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
-test: lint build plugins test-unit test-reload test-kill test-panic memcheck test-nginx ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite
+test: lint build plugins test-unit test-reload test-kill test-panic memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
 
 SOAK_REQUESTS ?= 100000
 soak: build plugins ## SOAK_REQUESTS (default 100000) requests through a plugin that panics on every one, failure policy closed then open: the worker never changes, every answer is 500 / 200 (not part of make test)
