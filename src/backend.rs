@@ -17,10 +17,9 @@ mod lists;
 mod properties;
 mod request_headers;
 mod response_headers;
-mod validate;
 
 use lists::for_each_header;
-use validate::{valid_header_name, valid_header_value};
+use proxy_wasm_host::http_syntax::{valid_header_name, valid_header_value};
 
 /// Calls outside any request log to the cycle's log.
 pub(crate) struct CycleBackend;

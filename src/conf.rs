@@ -22,7 +22,7 @@ use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{ngx_command_t, ngx_conf_t, ngx_str_t, NGX_LOG_EMERG};
 use ngx::http::{HttpModuleMainConf, Merge, MergeConfigError};
 use ngx::ngx_conf_log_error;
-use proxy_wasm_host::{Plugin, PluginOptions, RootContext};
+use proxy_wasm_host::{limits, Plugin, PluginOptions, RootContext};
 
 use crate::backend::cycle_backend;
 use crate::Module;
@@ -63,16 +63,14 @@ pub(crate) struct LocConf {
     pub pause_timeout_ms: Option<u64>,
 }
 
-/// `proxy_wasm_pause_timeout`'s default.
-const DEFAULT_PAUSE_TIMEOUT_MS: u64 = 60_000;
-
 impl LocConf {
     pub fn failure(&self) -> Failure {
         self.failure.unwrap_or(Failure::Closed)
     }
 
     pub fn pause_timeout_ms(&self) -> u64 {
-        self.pause_timeout_ms.unwrap_or(DEFAULT_PAUSE_TIMEOUT_MS)
+        self.pause_timeout_ms
+            .unwrap_or(limits::DEFAULT_PAUSE_TIMEOUT_MS)
     }
 }
 
@@ -204,7 +202,9 @@ pub(crate) fn parse_size(v: &[u8]) -> Option<usize> {
     };
     // SAFETY: nginx's parser reads the `len` bytes of `data` and writes nothing.
     let n = unsafe { ngx::ffi::ngx_parse_size(&mut text) };
-    usize::try_from(n).ok().filter(|n| *n >= 65536)
+    usize::try_from(n)
+        .ok()
+        .filter(|n| *n >= limits::MIN_MEMORY_LIMIT)
 }
 
 /// `proxy_wasm NAME [CONFIGURATION];`

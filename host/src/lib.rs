@@ -19,6 +19,7 @@ mod engine;
 mod error;
 mod foreign;
 pub mod http1;
+pub mod http_syntax;
 mod ids;
 pub mod limits;
 pub mod map;

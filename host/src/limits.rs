@@ -31,6 +31,15 @@ pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
 /// Most bytes one WASI `random_get` may ask for: a larger request answers `EINVAL` (nothing is filled).
 pub const MAX_RANDOM_GET: usize = 1024 * 1024;
 
+/// Longest request method a plugin may set through `:method`.
+pub const MAX_METHOD_NAME: usize = 32;
+/// Longest proxy variable name a property path may look up (longer names exist in no sane configuration).
+pub const MAX_VARIABLE_NAME: usize = 256;
+/// Least memory limit a plugin may be given: one wasm page.
+pub const MIN_MEMORY_LIMIT: usize = 64 * 1024;
+/// How long a request a plugin paused waits to be continued, unless configured.
+pub const DEFAULT_PAUSE_TIMEOUT_MS: u64 = 60_000;
+
 /// The limits of one plugin's instances, set by the proxy per plugin (`Plugin::load_with`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PluginOptions {

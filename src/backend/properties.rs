@@ -30,12 +30,9 @@ use ngx::ffi::{
     ngx_http_get_variable, ngx_http_variable_t, ngx_http_variable_value_t, ngx_palloc, ngx_str_t,
     NGX_HTTP_VAR_CHANGEABLE, NGX_HTTP_VAR_INDEXED,
 };
-use proxy_wasm_host::{HttpBackend, LogLevel, MapType, Status};
+use proxy_wasm_host::{limits, HttpBackend, LogLevel, MapType, Status};
 
 use super::RequestBackend;
-
-/// Longest nginx variable name looked up (longer names cannot exist in any sane configuration).
-const MAX_VARIABLE_NAME: usize = 256;
 
 /// What an Envoy attribute path reads.
 enum Source {
@@ -177,7 +174,7 @@ impl RequestBackend {
 
     /// The nginx variable `name` (case-insensitive), `None` when there is no such variable or it has no value.
     pub(super) fn variable(&mut self, name: &[u8]) -> Option<Vec<u8>> {
-        if name.is_empty() || name.len() > MAX_VARIABLE_NAME {
+        if name.is_empty() || name.len() > limits::MAX_VARIABLE_NAME {
             return None;
         }
         let mut lc = name.to_ascii_lowercase();
@@ -201,7 +198,7 @@ impl RequestBackend {
     /// with `set`, and the few nginx lets change such as `$args` and `$limit_rate`).
     pub(super) fn set_variable(&mut self, name: &[u8], value: &[u8]) -> Result<(), Status> {
         let shown = String::from_utf8_lossy(name).into_owned();
-        if name.is_empty() || name.len() > MAX_VARIABLE_NAME {
+        if name.is_empty() || name.len() > limits::MAX_VARIABLE_NAME {
             self.host_log(
                 LogLevel::Warn,
                 &format!("proxy_set_property: bad nginx variable name \"{shown}\""),

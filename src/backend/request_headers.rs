@@ -3,13 +3,13 @@
 //! (`:method`, `:path`, `:authority`). The unsafe here is writing the request's `headers_in` and line fields.
 
 use ngx::ffi::{ngx_http_request_t, ngx_list_t, ngx_table_elt_t};
-use proxy_wasm_host::Status;
+use proxy_wasm_host::{limits, Status};
 
 use super::lists::link_header;
-use super::validate::{
-    decode_path, host_of, is_token_char, method_bit, parse_number, valid_header_value,
-};
 use super::RequestBackend;
+use proxy_wasm_host::http_syntax::{
+    decode_path, host_of, is_token_char, parse_number, valid_header_value,
+};
 
 /// Request headers nginx also keeps a pointer to in `headers_in` (besides the list). Only the fields every
 /// nginx build has; others (`x-forwarded-for`, `accept-encoding`, the DAV headers, ...) depend on configure
@@ -137,7 +137,9 @@ impl RequestBackend {
     pub(super) fn set_request_pseudo(&mut self, key: &[u8], value: &[u8]) -> Result<(), Status> {
         match key {
             b":method" => {
-                if value.is_empty() || value.len() > 32 || !value.iter().all(|c| is_token_char(*c))
+                if value.is_empty()
+                    || value.len() > limits::MAX_METHOD_NAME
+                    || !value.iter().all(|c| is_token_char(*c))
                 {
                     return Err(self.refuse(&format!(
                         "bad :method \"{}\"",
@@ -207,4 +209,28 @@ impl RequestBackend {
         }
         Ok(())
     }
+}
+
+/// The methods nginx knows by bit (`r->method`); others are `NGX_HTTP_UNKNOWN` with the name kept.
+fn method_bit(name: &[u8]) -> usize {
+    use ngx::ffi::*;
+    (match name {
+        b"GET" => NGX_HTTP_GET,
+        b"HEAD" => NGX_HTTP_HEAD,
+        b"POST" => NGX_HTTP_POST,
+        b"PUT" => NGX_HTTP_PUT,
+        b"DELETE" => NGX_HTTP_DELETE,
+        b"MKCOL" => NGX_HTTP_MKCOL,
+        b"COPY" => NGX_HTTP_COPY,
+        b"MOVE" => NGX_HTTP_MOVE,
+        b"OPTIONS" => NGX_HTTP_OPTIONS,
+        b"PROPFIND" => NGX_HTTP_PROPFIND,
+        b"PROPPATCH" => NGX_HTTP_PROPPATCH,
+        b"LOCK" => NGX_HTTP_LOCK,
+        b"UNLOCK" => NGX_HTTP_UNLOCK,
+        b"PATCH" => NGX_HTTP_PATCH,
+        b"TRACE" => NGX_HTTP_TRACE,
+        b"CONNECT" => NGX_HTTP_CONNECT,
+        _ => NGX_HTTP_UNKNOWN,
+    }) as usize
 }

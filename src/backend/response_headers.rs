@@ -8,8 +8,8 @@ use proxy_wasm_host::map::Pair;
 use proxy_wasm_host::{HttpBackend, LogLevel, MapType, Status};
 
 use super::lists::for_each_header;
-use super::validate::{parse_number, valid_header_value};
 use super::{bytes, RequestBackend};
+use proxy_wasm_host::http_syntax::{parse_number, valid_header_value};
 
 /// Whether the request came over HTTP/2 (where trailers need no chunked encoding).
 pub(super) fn is_http2(r: &ngx_http_request_t) -> bool {

@@ -1,52 +1,30 @@
-//! Pure checks and conversions for values plugins hand to nginx: header names and values, numbers, methods,
-//! paths, hosts. No nginx structures here.
+//! The syntax of HTTP values a plugin hands to the proxy: header names and values, decimal numbers, request
+//! paths, Host values. Pure functions (the proxy decides what a refusal means); the Host rule is the one nginx
+//! applies to a request's Host header, so a value the proxy accepts from a plugin is one it would accept from a
+//! client.
 
-pub(super) fn is_token_char(c: u8) -> bool {
+pub fn is_token_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-pub(super) fn valid_header_name(key: &[u8]) -> bool {
+pub fn valid_header_name(key: &[u8]) -> bool {
     !key.is_empty() && key.iter().all(|c| is_token_char(*c))
 }
 
-pub(super) fn valid_header_value(value: &[u8]) -> bool {
+pub fn valid_header_value(value: &[u8]) -> bool {
     !value.iter().any(|c| matches!(c, b'\r' | b'\n' | 0))
 }
 
-pub(super) fn parse_number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
+pub fn parse_number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
     std::str::from_utf8(value).ok()?.parse().ok()
 }
 
-/// The methods nginx knows by bit (`r->method`); others are `NGX_HTTP_UNKNOWN` with the name kept.
-pub(super) fn method_bit(name: &[u8]) -> usize {
-    use ngx::ffi::*;
-    (match name {
-        b"GET" => NGX_HTTP_GET,
-        b"HEAD" => NGX_HTTP_HEAD,
-        b"POST" => NGX_HTTP_POST,
-        b"PUT" => NGX_HTTP_PUT,
-        b"DELETE" => NGX_HTTP_DELETE,
-        b"MKCOL" => NGX_HTTP_MKCOL,
-        b"COPY" => NGX_HTTP_COPY,
-        b"MOVE" => NGX_HTTP_MOVE,
-        b"OPTIONS" => NGX_HTTP_OPTIONS,
-        b"PROPFIND" => NGX_HTTP_PROPFIND,
-        b"PROPPATCH" => NGX_HTTP_PROPPATCH,
-        b"LOCK" => NGX_HTTP_LOCK,
-        b"UNLOCK" => NGX_HTTP_UNLOCK,
-        b"PATCH" => NGX_HTTP_PATCH,
-        b"TRACE" => NGX_HTTP_TRACE,
-        b"CONNECT" => NGX_HTTP_CONNECT,
-        _ => NGX_HTTP_UNKNOWN,
-    }) as usize
-}
-
 /// Percent-decode a path; `None` when it decodes to a NUL byte or a dot segment (`/../`, `/./`), which nginx
-/// would have normalised or refused on the request line.
-pub(super) fn decode_path(path: &[u8]) -> Option<Vec<u8>> {
+/// would have normalised or refused on a request line.
+pub fn decode_path(path: &[u8]) -> Option<Vec<u8>> {
     let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
@@ -76,7 +54,7 @@ pub(super) fn decode_path(path: &[u8]) -> Option<Vec<u8>> {
 /// with nothing before its port; the name is what comes before the first ':' (or the whole `[...]` of a
 /// bracketed literal at the start), without one trailing '.', lowercased. The port part is not checked (names
 /// such as `localhost:29153-canary` are fine), other bytes, UTF-8 included, pass as they are.
-pub(super) fn host_of(value: &[u8]) -> Option<Vec<u8>> {
+pub fn host_of(value: &[u8]) -> Option<Vec<u8>> {
     #[derive(PartialEq)]
     enum State {
         Name,
@@ -117,7 +95,51 @@ pub(super) fn host_of(value: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::host_of;
+    use super::{decode_path, host_of, parse_number, valid_header_name, valid_header_value};
+
+    #[test]
+    fn header_names_are_tokens_and_values_have_no_line_breaks() {
+        assert!(valid_header_name(b"x-Custom_1!"));
+        for bad in [&b""[..], b"a b", b"a:b", b"a\r", b"\xc3\xa4"] {
+            assert!(!valid_header_name(bad), "{bad:?}");
+        }
+        assert!(valid_header_value(b""));
+        assert!(valid_header_value("tab\tand UTF-8 \u{e4}".as_bytes()));
+        for bad in [&b"a\rb"[..], b"a\nb", b"a\0b"] {
+            assert!(!valid_header_value(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_plain_decimal_digits() {
+        assert_eq!(parse_number::<i64>(b"0042"), Some(42));
+        for bad in [
+            &b""[..],
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1e3",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(parse_number::<i64>(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn paths_decode_unless_they_hide_a_nul_or_a_dot_segment() {
+        assert_eq!(decode_path(b"/a%20b/c").as_deref(), Some(&b"/a b/c"[..]));
+        assert_eq!(decode_path(b"/a..b/").as_deref(), Some(&b"/a..b/"[..]));
+        for bad in [
+            &b"/a/../b"[..],
+            b"/./",
+            b"/%2e%2E/x",
+            b"/a%00",
+            b"/%zz",
+            b"/%4",
+        ] {
+            assert_eq!(decode_path(bad), None, "{bad:?}");
+        }
+    }
 
     fn host(value: &str) -> Option<String> {
         host_of(value.as_bytes()).map(|h| String::from_utf8(h).unwrap())
