@@ -89,6 +89,8 @@ plugins: deps t/plugins/fault_injection_as.wasm t/plugins/hostile_as.wasm t/plug
 	cp t/plugins/shared_state/target/wasm32-wasip1/release/shared_state.wasm t/plugins/
 	cd t/plugins/hostile && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/hostile/target/wasm32-wasip1/release/hostile.wasm t/plugins/
+	cd t/plugins/auth_call && cargo build --release --target wasm32-wasip1 -q
+	cp t/plugins/auth_call/target/wasm32-wasip1/release/auth_call.wasm t/plugins/
 
 $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package.json $(AS_DIR)/package-lock.json | deps
 	cd $(AS_DIR) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed

@@ -6,6 +6,7 @@
 #   /usr/lib/nginx/modules/ngx_http_proxy_wasm_module.so              (stripped)
 #   /usr/share/nginx/modules-available/mod-http-proxy-wasm.conf        (its load_module line)
 #   /etc/nginx/modules-enabled/50-mod-http-proxy-wasm.conf             (link made by the postinst, as dh_nginx does)
+#   /etc/nginx/snippets/proxy-wasm-calls.conf                         (the HTTP-call location, to include; a conffile)
 #   /usr/share/doc/libnginx-mod-http-proxy-wasm/{README.md.gz,copyright,changelog.gz}
 #   Depends: nginx-abi-<version>-<n> (the ABI of nginx-dev's headers), the libraries dpkg-shlibdeps finds
 set -euo pipefail
@@ -42,6 +43,7 @@ mkdir -p "$stage"
 cp -a pkg/debian "$stage/debian"
 cp "$MODULE" "$stage/ngx_http_proxy_wasm_module.so"
 cp README.md "$stage/"
+cp nginx-conf/proxy-wasm-calls.conf "$stage/"
 
 crates=$(cargo tree -q -e normal -p ngx_http_proxy_wasm_module --prefix none -f ' {p} ({l})' |
     sed 's/ (\*)$//; s/ (\/[^)]*)//' | grep -v -e '^ ngx_http_proxy_wasm_module ' -e '(proc-macro)' | sort -u)

@@ -279,7 +279,7 @@ fn cancel_calls(rctx: &mut RequestCtx, lc: &LocConf, backend: &mut RequestBacken
         return;
     };
     for call in calls {
-        if let Some(filter) = filters.get(call.filter) {
+        if let Some(filter) = filters.get(call.owner) {
             if let Ok(http) = rctx.context(&filter.root, backend) {
                 http.cancel_http_call(call.token);
             }
@@ -327,7 +327,7 @@ fn deliver(r: *mut ngx_http_request_t, me: *mut PendingCall) -> bool {
         .result
         .take()
         .unwrap_or_else(|| Err("no result".to_string()));
-    let (index, token) = (call.filter, call.token);
+    let (index, token) = (call.owner, call.token);
     let upstream = std::mem::take(&mut call.upstream);
     drop(call);
     let Some(filter) = filters.get(index) else {

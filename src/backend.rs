@@ -13,11 +13,13 @@ use proxy_wasm_host::{Backend, HttpBackend, LogLevel, MapType, Status};
 use crate::log;
 
 pub(crate) mod buffers;
+mod call_request;
 mod lists;
 mod properties;
 mod request_headers;
 mod response_headers;
 
+pub(crate) use call_request::header_pairs;
 use lists::for_each_header;
 use proxy_wasm_host::http_syntax::{valid_header_name, valid_header_value};
 
@@ -83,7 +85,7 @@ impl RequestBackend {
     }
 
     /// Copy `bytes` into the request pool.
-    fn pool_str(&self, bytes: &[u8]) -> Result<ngx_str_t, Status> {
+    pub(crate) fn pool_copy(&self, bytes: &[u8]) -> Result<ngx_str_t, Status> {
         // SAFETY: the pool is live; the copy has exactly the allocated length.
         unsafe {
             let p = ngx_pnalloc(self.pool(), bytes.len().max(1)) as *mut u8;

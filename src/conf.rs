@@ -36,6 +36,8 @@ pub(crate) struct DeclaredPlugin {
 #[derive(Default)]
 pub(crate) struct MainConf {
     pub plugins: Vec<DeclaredPlugin>,
+    /// Locations marked `proxy_wasm_http_calls`, in configuration order.
+    pub call_locations: Vec<crate::http_call::CallLocation>,
 }
 
 /// One `proxy_wasm` directive: a configured root context of a declared plugin.
@@ -342,5 +344,37 @@ pub(crate) extern "C" fn cmd_proxy_wasm_pause_timeout(
                 NGX_CONF_ERROR
             }
         }
+    })
+}
+
+/// `proxy_wasm_http_calls;` (context: location): plugins' HTTP calls of requests in this server (and of
+/// servers that declare none) run as subrequests in this location (`http_call.rs`).
+pub(crate) extern "C" fn cmd_proxy_wasm_http_calls(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_http_calls", || {
+        // SAFETY: registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf; inside a location
+        // block `cf->ctx` is that location's configuration context, which lives as long as the cycle.
+        let (main, ctx) = unsafe {
+            (
+                &mut *(conf as *mut MainConf),
+                (*cf).ctx as *mut ngx::ffi::ngx_http_conf_ctx_t,
+            )
+        };
+        // SAFETY: as above.
+        let srv_conf = unsafe { (*ctx).srv_conf };
+        if main.call_locations.iter().any(|l| l.srv_conf == srv_conf) {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "\"proxy_wasm_http_calls\" directive is duplicate: one location per server performs the calls"
+            );
+            return NGX_CONF_ERROR;
+        }
+        main.call_locations
+            .push(crate::http_call::CallLocation { srv_conf, ctx });
+        NGX_CONF_OK
     })
 }

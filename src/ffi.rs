@@ -19,8 +19,8 @@ use std::ffi::{c_int, c_void};
 
 use ngx::ffi::ngx_http_request_t;
 use proxy_wasm_host::{
-    limits, map, CallResponse, Continued, FailurePolicy, HttpCall, LogLevel, Outcome, Phase,
-    Plugin, RootContext, Verdict,
+    map, CallResponse, Continued, FailurePolicy, LogLevel, Outcome, Phase, Plugin, RootContext,
+    Verdict,
 };
 
 use crate::backend::{bytes_raw, cycle_backend, RequestBackend};
@@ -37,11 +37,9 @@ pub struct ngx_proxy_wasm_result_t {
     /// Headers of a local response, in the Proxy-Wasm map encoding.
     pub headers: *const u8,
     pub headers_len: usize,
-    /// HTTP calls to perform (request phases and call responses only), flattened into one Proxy-Wasm map: each
-    /// call starts with `:token`, then `:upstream`, `:method`, `:path`, `:scheme`, `:authority`, `:timeout`
-    /// (ms), `:body`, then its headers. Empty (`calls_len` 0) when there are none.
-    pub calls: *const u8,
-    pub calls_len: usize,
+    /// How many HTTP calls the callback dispatched (request phases and call responses only): the module
+    /// performs them; Lua waits for their answers with `ngx_proxy_wasm_call_next`.
+    pub calls: usize,
 }
 
 const NGX_PROXY_WASM_ERROR: c_int = -1;
@@ -50,6 +48,10 @@ const NGX_PROXY_WASM_OK: c_int = 0;
 const NGX_PROXY_WASM_NOT_FOUND: c_int = 1;
 /// A shared-data write whose cas no longer matches.
 const NGX_PROXY_WASM_CAS_MISMATCH: c_int = 2;
+/// `ngx_proxy_wasm_call_next`: calls of the plugin ctx are in flight, none answered yet.
+const NGX_PROXY_WASM_CALLS_PENDING: c_int = 5;
+/// `ngx_proxy_wasm_call_next`: the plugin ctx has no call left for this request.
+const NGX_PROXY_WASM_CALLS_DONE: c_int = 6;
 /// The request goes on (`ngx_proxy_wasm_on_http`).
 const NGX_PROXY_WASM_CONTINUE: c_int = NGX_PROXY_WASM_OK;
 const NGX_PROXY_WASM_LOCAL_RESPONSE: c_int = 1;
@@ -72,7 +74,6 @@ const PHASE_HTTP_CALL_RESPONSE: c_int = 4;
 struct Scratch {
     body: Vec<u8>,
     headers: Vec<u8>,
-    calls: Vec<u8>,
 }
 
 thread_local! {
@@ -283,77 +284,99 @@ pub unsafe extern "C" fn ngx_proxy_wasm_on_http(
                 ))),
             }
         });
-        finish(rctx, root, &mut backend, phase, result, out)
+        finish(r, rctx, root, &mut backend, phase, result, out)
     })
 }
 
-/// Deliver the response of HTTP call `token` (dispatched by `ctx`'s HTTP context of request `r`):
-/// `headers` holds `headers_len` bytes of `name NUL value NUL` pairs, `:status` first (none when the call
-/// failed); `body` the response body. Returns `NGX_PROXY_WASM_*` like `ngx_proxy_wasm_on_http` (a local
-/// response, or further calls in `out`).
+/// Deliver the next answered HTTP call of `ctx`'s HTTP context of request `r` (its response, or zero headers
+/// when it failed) to `proxy_on_http_call_response`. Returns `NGX_PROXY_WASM_*` like `ngx_proxy_wasm_on_http`
+/// (a local response, or further calls), `NGX_PROXY_WASM_CALLS_PENDING` when calls are in flight and none is
+/// answered yet (Lua sleeps and asks again), `NGX_PROXY_WASM_CALLS_DONE` when none is left.
 ///
 /// # Safety
-/// As `ngx_proxy_wasm_on_http`; `headers`/`body` must point to `headers_len`/`body_len` readable bytes.
+/// As `ngx_proxy_wasm_on_http`.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn ngx_proxy_wasm_on_http_call_response(
+pub unsafe extern "C" fn ngx_proxy_wasm_call_next(
     r: *mut ngx_http_request_t,
     ctx: *mut c_void,
-    token: u32,
-    headers: *const u8,
-    headers_len: usize,
-    body: *const u8,
-    body_len: usize,
     out: *mut ngx_proxy_wasm_result_t,
 ) -> c_int {
-    guarded_plugin(
-        "ngx_proxy_wasm_on_http_call_response",
-        NGX_PROXY_WASM_ERROR,
-        || {
-            if r.is_null() || ctx.is_null() || out.is_null() {
-                return NGX_PROXY_WASM_ERROR;
-            }
-            // SAFETY: guaranteed by the caller.
-            let (root, raw, body, out) = unsafe {
-                (
-                    &*(ctx as *const RootContext),
-                    bytes_raw(headers, headers_len),
-                    bytes_raw(body, body_len),
-                    &mut *out,
-                )
+    guarded_plugin("ngx_proxy_wasm_call_next", NGX_PROXY_WASM_ERROR, || {
+        if r.is_null() || ctx.is_null() || out.is_null() {
+            return NGX_PROXY_WASM_ERROR;
+        }
+        // SAFETY: guaranteed by the caller.
+        let (root, out) = unsafe { (&*(ctx as *const RootContext), &mut *out) };
+        // SAFETY: `r` is the live request of the calling handler; the reference does not outlive this call.
+        let Some(rctx) = (unsafe { request_ctx(r) }) else {
+            return NGX_PROXY_WASM_ERROR;
+        };
+        let owner = ctx as usize;
+        let Some(pos) = rctx
+            .calls
+            .iter()
+            .position(|c| c.owner == owner && c.finished())
+        else {
+            return if rctx.calls.iter().any(|c| c.owner == owner) {
+                NGX_PROXY_WASM_CALLS_PENDING
+            } else {
+                NGX_PROXY_WASM_CALLS_DONE
             };
-            let mut fields = raw.split(|b| *b == 0);
-            let mut pairs = Vec::new();
-            while let (Some(k), Some(v)) = (fields.next(), fields.next()) {
-                if !k.is_empty() {
-                    pairs.push((k.to_vec(), v.to_vec()));
+        };
+        let mut call = rctx.calls.remove(pos);
+        let token = call.token;
+        crate::http_call::log_as_request(r);
+        // SAFETY: as above.
+        let mut backend = unsafe { RequestBackend::new(r) };
+        let response = match call.result.take() {
+            Some(Ok(response)) => response,
+            Some(Err(why)) => {
+                log::plugin_line(
+                    backend.log_ptr(),
+                    LogLevel::Warn,
+                    root.plugin_name(),
+                    format!("HTTP call {token} to {} failed: {why}", call.upstream).as_bytes(),
+                );
+                CallResponse::default()
+            }
+            None => CallResponse::default(),
+        };
+        drop(call);
+        let result = rctx
+            .context(root, &mut backend)
+            .and_then(|http| http.on_http_call_response(&mut backend, token, response));
+        let rc = finish(
+            r,
+            rctx,
+            root,
+            &mut backend,
+            PHASE_HTTP_CALL_RESPONSE,
+            result,
+            out,
+        );
+        if matches!(
+            rc,
+            NGX_PROXY_WASM_LOCAL_RESPONSE | NGX_PROXY_WASM_CLOSE | NGX_PROXY_WASM_ERROR
+        ) {
+            // The request does not wait for the plugin's other calls any more.
+            let (gone, kept) = std::mem::take(&mut rctx.calls)
+                .into_iter()
+                .partition(|c| c.owner == owner);
+            rctx.calls = kept;
+            let gone: Vec<_> = gone;
+            if let Ok(http) = rctx.context(root, &mut backend) {
+                for c in &gone {
+                    http.cancel_http_call(c.token);
                 }
             }
-            // SAFETY: `r` is the live request of the calling handler.
-            let mut backend = unsafe { RequestBackend::new(r) };
-            // SAFETY: as above; the reference does not outlive this call.
-            let Some(rctx) = (unsafe { request_ctx(r) }) else {
-                return NGX_PROXY_WASM_ERROR;
-            };
-            let response = CallResponse {
-                headers: pairs,
-                body: body.to_vec(),
-                trailers: Vec::new(),
-            };
-            let result = rctx
-                .context(root, &mut backend)
-                .and_then(|http| http.on_http_call_response(&mut backend, token, response));
-            finish(
-                rctx,
-                root,
-                &mut backend,
-                PHASE_HTTP_CALL_RESPONSE,
-                result,
-                out,
-            )
-        },
-    )
+        }
+        rc
+    })
 }
+
+/// A call of the Lua entrance finished: it stays with the request until Lua takes it
+/// (`ngx_proxy_wasm_call_next`).
+fn lua_call_finished(_r: *mut ngx_http_request_t, _call: *mut crate::http_call::PendingCall) {}
 
 /// Where a request `ctx`'s plugin paused stands: 0 still paused, 1 continued (the request goes on), 2 closed
 /// (the connection is dropped), -1 not paused by it or gone. On a timeout Lua calls it with `give_up` 1: the
@@ -400,15 +423,10 @@ pub unsafe extern "C" fn ngx_proxy_wasm_pause_state(
     })
 }
 
-/// Most bytes of an HTTP call's response body the Lua client reads before failing the call.
-#[no_mangle]
-pub extern "C" fn ngx_proxy_wasm_max_call_body() -> usize {
-    limits::MAX_HTTP_CALL_RESPONSE_BODY
-}
-
 /// Carry out, for Lua, the host core's verdict on a callback's result (`HttpContext::decide`, the outcome policy
 /// the directive path shares): fill `out` and return the `NGX_PROXY_WASM_*` code Lua acts on.
 fn finish(
+    r: *mut ngx_http_request_t,
     rctx: &mut crate::request::RequestCtx,
     root: &RootContext,
     backend: &mut RequestBackend,
@@ -416,8 +434,7 @@ fn finish(
     result: Result<Outcome, proxy_wasm_host::Error>,
     out: &mut ngx_proxy_wasm_result_t,
 ) -> c_int {
-    out.calls = std::ptr::null();
-    out.calls_len = 0;
+    out.calls = 0;
     let which = match phase {
         PHASE_REQUEST_HEADERS => Phase::RequestHeaders,
         PHASE_REQUEST_BODY => Phase::RequestBody,
@@ -440,9 +457,12 @@ fn finish(
                 NGX_PROXY_WASM_BODY
             }
             Verdict::Wait { calls, body } => {
-                encode_calls(&calls, &mut s.calls);
-                out.calls = s.calls.as_ptr();
-                out.calls_len = s.calls.len();
+                for call in &calls {
+                    let owner = root as *const RootContext as usize;
+                    rctx.calls
+                        .push(crate::http_call::start(r, owner, call, lua_call_finished));
+                }
+                out.calls = calls.len();
                 match body {
                     Some(body) => {
                         s.body = body;
@@ -462,7 +482,9 @@ fn finish(
                     if let Err(e) =
                         backend.replace_response(resp.status, &resp.headers, resp.body.len())
                     {
-                        http.fail();
+                        if let Ok(http) = rctx.context(root, backend) {
+                            http.fail();
+                        }
                         log::plugin_line(
                             backend.log_ptr(),
                             LogLevel::Error,
@@ -483,22 +505,4 @@ fn finish(
             }
         }
     })
-}
-
-/// Flatten `calls` into one map (see `ngx_proxy_wasm_result_t::calls`).
-fn encode_calls(calls: &[HttpCall], out: &mut Vec<u8>) {
-    let mut pairs: Vec<map::Pair> = Vec::new();
-    for c in calls {
-        let p = |k: &str, v: &[u8]| (k.as_bytes().to_vec(), v.to_vec());
-        pairs.push(p(":token", c.token.to_string().as_bytes()));
-        pairs.push(p(":upstream", c.upstream.as_bytes()));
-        pairs.push(p(":method", &c.method));
-        pairs.push(p(":path", &c.path));
-        pairs.push(p(":scheme", &c.scheme));
-        pairs.push(p(":authority", &c.authority));
-        pairs.push(p(":timeout", c.timeout_ms.to_string().as_bytes()));
-        pairs.push(p(":body", &c.body));
-        pairs.extend(c.headers.iter().cloned());
-    }
-    map::encode_into(&pairs, out);
 }

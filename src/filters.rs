@@ -51,6 +51,17 @@ enum Headers {
 
 /// Header filter: `proxy_on_response_headers` of each plugin of the location.
 pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
+    if !is_main(r) {
+        // An HTTP call's subrequest: captured, never sent.
+        let captured = crate::unwind::catch(
+            "an HTTP call's response headers",
+            Some(NGX_ERROR as ngx_int_t),
+            || crate::http_call::capture_header(r),
+        );
+        if let Some(rc) = captured {
+            return rc;
+        }
+    }
     match crate::unwind::catch("the header filter", Headers::Fail, || response_headers(r)) {
         Headers::Next => {
             // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
@@ -179,6 +190,17 @@ pub(crate) unsafe extern "C" fn body_filter(
     r: *mut ngx_http_request_t,
     input: *mut ngx_chain_t,
 ) -> ngx_int_t {
+    if !is_main(r) {
+        // An HTTP call's subrequest: captured, never sent.
+        let captured = crate::unwind::catch(
+            "an HTTP call's response body",
+            Some(NGX_ERROR as ngx_int_t),
+            || crate::http_call::capture_body(r, input),
+        );
+        if let Some(rc) = captured {
+            return rc;
+        }
+    }
     let next = |chain: *mut ngx_chain_t| {
         // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
         unsafe {

@@ -89,6 +89,34 @@ fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     Status::NGX_OK.into()
 }
 
+/// The module's variables: `$proxy_wasm_call_url`, `$proxy_wasm_call_authority`, `$proxy_wasm_call_host`
+/// (values for the subrequest of an HTTP call, `http_call.rs`).
+unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+    unwind::catch("preconfiguration", Status::NGX_ERROR.into(), || {
+        let names = [
+            ngx_string!("proxy_wasm_call_url"),
+            ngx_string!("proxy_wasm_call_authority"),
+            ngx_string!("proxy_wasm_call_host"),
+        ];
+        for (data, mut name) in names.into_iter().enumerate() {
+            // SAFETY: nginx calls preconfiguration with a valid configuration; the variable lives in its pool.
+            unsafe {
+                let v = ngx::ffi::ngx_http_add_variable(
+                    cf,
+                    &mut name,
+                    ngx::ffi::NGX_HTTP_VAR_NOCACHEABLE as ngx_uint_t,
+                );
+                if v.is_null() {
+                    return Status::NGX_ERROR.into();
+                }
+                (*v).get_handler = Some(http_call::call_variable);
+                (*v).data = data;
+            }
+        }
+        Status::NGX_OK.into()
+    })
+}
+
 // SAFETY (for both): the configuration types are what the directive handlers and nginx's conf offsets expect.
 unsafe impl HttpModuleMainConf for Module {
     type MainConf = conf::MainConf;
@@ -100,7 +128,7 @@ unsafe impl HttpModuleLocationConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 8] = [
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 9] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
@@ -142,6 +170,14 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 8] = [
         post: std::ptr::null_mut(),
     },
     ngx_command_t {
+        name: ngx_string!("proxy_wasm_http_calls"),
+        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm_http_calls),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
         name: ngx_string!("proxy_wasm_shared_memory"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
         set: Some(shared::cmd_shared_memory),
@@ -161,7 +197,7 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 8] = [
 ];
 
 static NGX_HTTP_PROXY_WASM_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
-    preconfiguration: None,
+    preconfiguration: Some(preconfiguration),
     postconfiguration: Some(Module::postconfiguration),
     create_main_conf: Some(Module::create_main_conf),
     init_main_conf: None,

@@ -55,8 +55,8 @@ pub(crate) struct RequestCtx {
     pub host_error: bool,
     /// Progress of the directive path's access phase, which may wait for the request body and HTTP calls.
     pub access: AccessState,
-    /// HTTP calls in flight (directive path); dropping one closes its connection. Boxed: nginx holds pointers
-    /// to each call (connection and timer data) while the vector moves.
+    /// HTTP calls in flight, and (Lua) answered ones not yet delivered; dropping one stops listening to its
+    /// subrequest. Boxed: nginx holds pointers to each call's events while the vector moves.
     #[allow(clippy::vec_box)]
     pub calls: Vec<Box<crate::http_call::PendingCall>>,
     /// Set while a plugin holds the request paused (directive path): its timeout timer and which filter.
@@ -64,6 +64,8 @@ pub(crate) struct RequestCtx {
     /// The body of a plugin's local response from `proxy_on_response_headers` (directive path), which the body
     /// filter sends instead of the response's own.
     pub substitute_body: Option<Vec<u8>>,
+    /// Set on the subrequest performing an HTTP call: what it shares with the call (`http_call.rs`).
+    pub call: Option<std::rc::Rc<std::cell::RefCell<crate::http_call::Capture>>>,
 }
 
 /// Where the access phase of the directive path stands for this request.

@@ -1,7 +1,8 @@
-# HTTP calls (proxy_http_call / proxy_dispatch_http_call) through the Lua API: performed with cosockets while the
-# request waits, responses delivered to proxy_on_http_call_response (map 6, buffer 4), local responses made of
-# them, parallel and chained calls, timeouts and refused connections (callback with zero headers), bad arguments,
-# and the request going on after the plugin continues. Plugin: t/plugins/hostcalls (config-driven).
+# HTTP calls (proxy_http_call / proxy_dispatch_http_call) through the Lua API: performed by nginx as subrequests
+# through the location marked proxy_wasm_http_calls while the request waits, responses delivered to
+# proxy_on_http_call_response (map 6, buffer 4), local responses made of them, parallel and chained calls,
+# timeouts and refused connections (callback with zero headers), bad arguments, and the request going on after the
+# plugin continues. Plugin: t/plugins/hostcalls (config-driven).
 use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
@@ -20,6 +21,14 @@ __DATA__
  "on_http_call_response": [{"op": "log_pairs", "map": "http_call_response_headers"}, {"op": "get", "map": "http_call_response_headers", "key": ":status"}, {"op": "get_body"}, {"op": "relay", "headers": ["x-up"]}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -51,7 +60,7 @@ hostcalls: on_http_call_response token=1 num_headers=7 body_size=23 num_trailers
 hostcalls: on_http_call_response: http_call_response_headers: :status: 201
 hostcalls: on_http_call_response: http_call_response_headers: content-type: text/plain
 hostcalls: on_http_call_response: http_call_response_headers: transfer-encoding: chunked
-hostcalls: on_http_call_response: http_call_response_headers: connection: close
+hostcalls: on_http_call_response: http_call_response_headers: connection: keep-alive
 hostcalls: on_http_call_response: http_call_response_headers: x-up: yes
 hostcalls: on_http_call_response: http_call_response_headers: 7 pairs
 hostcalls: on_http_call_response: get http_call_response_headers ":status" -> Ok "201"
@@ -76,6 +85,14 @@ qr/dispatch 127\.0\.0\.1:\d+ -> Ok token=1/
  "on_http_call_response": [{"op": "get_body"}, {"op": "continue", "if_call": 2}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -122,6 +139,14 @@ hostcalls: on_http_call_response: continue -> Ok
  "on_http_call_response": [{"op": "get_body"}, {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/up"], [":authority", "up.test"], ["x-req", "second"]], "if_call": 1}, {"op": "relay", "if_call": 2}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -170,6 +195,14 @@ hostcalls: on_http_call_response: relay 201 -> Ok
  "on_http_call_response": [{"op": "size", "map": "http_call_response_headers"}, {"op": "get_body"}, {"op": "continue"}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -199,7 +232,7 @@ hostcalls: on_http_call_response: size http_call_response_headers -> Ok 4
 hostcalls: on_http_call_response: get_body http_call_response_body -> Ok ""
 hostcalls: on_http_call_response: continue -> Ok
 --- error_log eval
-qr/\[warn\].*proxy-wasm: HTTP call 1 failed: read from 127\.0\.0\.1:\d+: timeout/
+qr/\[warn\].*wasm plugin "hostcalls": HTTP call 1 to 127\.0\.0\.1:\d+ failed: timed out/
 --- no_error_log
 [error]
 [alert]
@@ -218,6 +251,14 @@ qr/\[warn\].*proxy-wasm: HTTP call 1 failed: read from 127\.0\.0\.1:\d+: timeout
  "on_http_call_response": [{"op": "relay"}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -244,9 +285,9 @@ GET /t
 hostcalls: on_http_call_response token=1 num_headers=0 body_size=0 num_trailers=0 call=1
 hostcalls: on_http_call_response: relay 502 -> Ok
 --- error_log eval
-qr/\[warn\].*proxy-wasm: HTTP call 1 failed: connect to 127.0.0.1:1: connection refused/
+[qr/\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting to upstream/,
+qr/\[warn\].*wasm plugin "hostcalls": HTTP call 1 to 127\.0\.0\.1:1 failed: no response from the upstream \(nginx ended the call with 502: see its error line\)/]
 --- no_error_log
-[error]
 [alert]
 [crit]
 
@@ -264,6 +305,14 @@ qr/\[warn\].*proxy-wasm: HTTP call 1 failed: connect to 127.0.0.1:1: connection 
  "on_http_call_response": [{"op": "log", "msg": "NEVER_CALLED"}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -309,6 +358,14 @@ NEVER_CALLED
  "on_http_call_response": [{"op": "continue"}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -351,6 +408,14 @@ hostcalls: on_http_call_response: continue -> Ok
  "on_http_call_response": [{"op": "log", "msg": "NEVER_CALLED"}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -398,6 +463,14 @@ NEVER_CALLED
  "on_http_call_response": [{"op": "get_body"}]}]=]))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")

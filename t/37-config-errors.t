@@ -383,3 +383,39 @@ qr/\[emerg\] .*unsupported wasm_vm "v8": this module runs plugins on "wasmtime" 
 [error]
 [alert]
 [crit]
+
+
+
+
+=== TEST 14: two call locations in one server (t/directives/21-http-call-upstreams.t TEST 8)
+--- http_config
+    lua_package_path "t/lib/?.lua;;";
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.print(require("nginx_t").check([[
+http {
+    server {
+        listen 127.0.0.1:1;
+        location /a {
+            proxy_wasm_http_calls;
+            proxy_pass $proxy_wasm_call_url;
+        }
+        location /b {
+            proxy_wasm_http_calls;
+            proxy_pass $proxy_wasm_call_url;
+        }
+    }
+}
+]]))
+        }
+    }
+--- request
+GET /t
+--- timeout: 20
+--- response_body_like eval
+qr/\[emerg\] .*"proxy_wasm_http_calls" directive is duplicate: one location per server performs the calls in .*nginx\.conf:\d+\n/
+--- no_error_log
+[error]
+[alert]
+[crit]

@@ -31,6 +31,14 @@ __DATA__
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "request_headers", "how": "panic", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -158,6 +166,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "request_headers", "how": "spin", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -285,6 +301,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "request_headers", "how": "grow", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -412,6 +436,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "request_body", "how": "panic", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -541,6 +573,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "response_headers", "how": "panic", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -671,6 +711,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "response_body", "how": "panic", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -802,6 +850,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"fail": "http_call_response", "how": "panic", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -931,6 +987,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"throw_in": "request_headers", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -1058,6 +1122,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"throw_in": "response_headers", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -1188,6 +1260,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{"throw_in": "response_body", "when": "header"}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")
@@ -1314,6 +1394,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm hostile '{"fail": "response_body", "how": "panic", "when": "header", "body": "last"}';
         content_by_lua_block {
@@ -1446,6 +1534,14 @@ exited on signal
         package.loaded.plugin_ctx = assert(wasm.on_configure(plugin, '{}'))
     }
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         access_by_lua_block {
             local wasm = require("resty.proxy-wasm")

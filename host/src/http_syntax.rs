@@ -93,9 +93,84 @@ pub fn host_of(value: &[u8]) -> Option<Vec<u8>> {
     (name_len > 0).then(|| value[..name_len].to_ascii_lowercase())
 }
 
+/// Where an HTTP call goes, as the proxy's upstream machinery takes it: `name` (an upstream group of that name,
+/// or a host resolved by the proxy's resolver), `name:port`, an IPv4 address with a port, or a bracketed IPv6
+/// address with or without one. `localhost` is `127.0.0.1` (the proxy's resolver does not read `/etc/hosts`).
+/// Returns the `host[:port]` to put in the call's URL; `None` for anything that could inject into a URL (a
+/// path, a query, userinfo, spaces) or is not a host.
+pub fn call_target(upstream: &[u8]) -> Option<Vec<u8>> {
+    let (host, port) = if let Some(rest) = upstream.strip_prefix(b"[") {
+        let end = rest.iter().position(|c| *c == b']')?;
+        let (literal, after) = (&rest[..end], &rest[end + 1..]);
+        if literal.is_empty()
+            || !literal
+                .iter()
+                .all(|c| c.is_ascii_hexdigit() || b":.".contains(c))
+        {
+            return None;
+        }
+        match after {
+            b"" => (&upstream[..end + 2], None),
+            [b':', port @ ..] => (&upstream[..end + 2], Some(port)),
+            _ => return None,
+        }
+    } else {
+        match upstream.iter().rposition(|c| *c == b':') {
+            Some(i) => (&upstream[..i], Some(&upstream[i + 1..])),
+            None => (upstream, None),
+        }
+    };
+    if let Some(port) = port {
+        parse_number::<u16>(port).filter(|p| *p > 0)?;
+    }
+    let name_char = |c: &u8| c.is_ascii_alphanumeric() || b"-._".contains(c);
+    if !host.starts_with(b"[")
+        && (host.is_empty() || !host.iter().all(name_char) || host.starts_with(b"-"))
+    {
+        return None;
+    }
+    let mut out = if host.eq_ignore_ascii_case(b"localhost") {
+        b"127.0.0.1".to_vec()
+    } else {
+        host.to_vec()
+    };
+    if let Some(port) = port {
+        out.push(b':');
+        out.extend_from_slice(port);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{decode_path, host_of, parse_number, valid_header_name, valid_header_value};
+    use super::{
+        call_target, decode_path, host_of, parse_number, valid_header_name, valid_header_value,
+    };
+
+    #[test]
+    fn call_targets_are_hosts_with_optional_ports() {
+        for (upstream, target) in [
+            ("httpbin", "httpbin"),
+            ("outbound|80||svc", ""),
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("localhost:1980", "127.0.0.1:1980"),
+            ("LocalHost", "127.0.0.1"),
+            ("example.com", "example.com"),
+            ("a_b.internal:443", "a_b.internal:443"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("[::1]", "[::1]"),
+        ] {
+            let got = call_target(upstream.as_bytes()).map(|t| String::from_utf8(t).unwrap());
+            let want = (!target.is_empty()).then(|| target.to_string());
+            assert_eq!(got, want, "{upstream:?}");
+        }
+        for bad in [
+            "", ":80", "a:", "a:0", "a:65536", "a:8x", "a b", "a/b", "a?b", "a#b", "u@h", "a:80/x",
+            "[::1", "[::1]x", "[]:80", "[zz]", "-a", "a:b:c", "h\r\n",
+        ] {
+            assert_eq!(call_target(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn header_names_are_tokens_and_values_have_no_line_breaks() {

@@ -18,7 +18,6 @@ mod context;
 mod engine;
 mod error;
 mod foreign;
-pub mod http1;
 pub mod http_syntax;
 mod ids;
 pub mod limits;

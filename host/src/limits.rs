@@ -19,8 +19,6 @@ pub const MAX_HTTP_CALLS_PER_CONTEXT: usize = 64;
 pub const MAX_HTTP_CALL_BODY: usize = 16 * 1024 * 1024;
 /// Most bytes of an HTTP call's response body the proxy reads; a larger response fails the call.
 pub const MAX_HTTP_CALL_RESPONSE_BODY: usize = 16 * 1024 * 1024;
-/// Most header lines of an HTTP call's response parsed from an upstream (`http1::response`); more fail the call.
-pub const MAX_HTTP_CALL_RESPONSE_HEADERS: usize = 256;
 /// Timeout of an HTTP call whose plugin passed 0, and the longest timeout honoured.
 pub const DEFAULT_HTTP_CALL_TIMEOUT_MS: u32 = 60_000;
 pub const MAX_HTTP_CALL_TIMEOUT_MS: u32 = 10 * 60_000;

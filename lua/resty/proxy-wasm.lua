@@ -12,11 +12,12 @@
 --   local ok, err = wasm.on_http_response_body(ctx)     -- body_filter (uses ngx.arg[1], ngx.arg[2])
 --
 -- HTTP calls a plugin dispatches from a request phase (or from proxy_on_http_call_response) are performed before
--- the call returns: with cosockets, in parallel (one light thread each), the request coroutine waiting while the
--- worker goes on. Each response (or failure: zero headers, empty body) goes back to the plugin as it arrives;
--- the callback may dispatch again or send a local response. When every call is answered, the call returns true
--- (the request goes on), whether the plugin returned Pause and continued, or not. The upstream is
--- `host[:port]` (names need nginx's `resolver`); `:scheme` https uses TLS (lua_ssl_trusted_certificate).
+-- the call returns: by nginx, in parallel, as subrequests through the location marked `proxy_wasm_http_calls`
+-- (an `upstream {}` of the call's name, else a host for nginx's `resolver`; TLS as that location's proxy_ssl_*
+-- say), the request coroutine sleeping while the worker goes on. Each response (or failure: zero headers, empty
+-- body) goes back to the plugin as it arrives; the callback may dispatch again or send a local response. When
+-- every call is answered, the call returns true (the request goes on), whether the plugin returned Pause and
+-- continued, or not.
 --
 -- When a plugin sends a local response from a request phase, the call does not return: the response is sent
 -- (status, the plugin's headers, its body or nginx's error page) and the request ends with ngx.exit.
@@ -44,13 +45,8 @@ local ngx_send_headers = ngx.send_headers
 local ngx_header = ngx.header
 local ngx_log = ngx.log
 local ngx_ERR = ngx.ERR
-local ngx_WARN = ngx.WARN
-local spawn = ngx.thread.spawn
-local wait = ngx.thread.wait
-local concat = table.concat
 local tonumber = tonumber
 local tostring = tostring
-local unpack = unpack
 local ipairs = ipairs
 local HTTP_OK = ngx.HTTP_OK
 
@@ -61,8 +57,7 @@ typedef struct {
     size_t                body_len;
     const unsigned char  *headers;
     size_t                headers_len;
-    const unsigned char  *calls;
-    size_t                calls_len;
+    size_t                calls;
 } ngx_proxy_wasm_result_t;
 
 void *ngx_proxy_wasm_load(const char *name, size_t name_len, const char *code, size_t code_len,
@@ -72,10 +67,7 @@ void *ngx_proxy_wasm_on_configure(void *plugin, const char *conf, size_t conf_le
 void ngx_proxy_wasm_delete_plugin_ctx(void *ctx);
 int ngx_proxy_wasm_on_http(void *r, void *ctx, int phase, const char *body, size_t body_len, int eof,
                            ngx_proxy_wasm_result_t *out);
-int ngx_proxy_wasm_on_http_call_response(void *r, void *ctx, uint32_t token, const char *headers,
-                                         size_t headers_len, const char *body, size_t body_len,
-                                         ngx_proxy_wasm_result_t *out);
-size_t ngx_proxy_wasm_max_call_body(void);
+int ngx_proxy_wasm_call_next(void *r, void *ctx, ngx_proxy_wasm_result_t *out);
 int ngx_proxy_wasm_shared_get(const char *key, size_t key_len, const unsigned char **value, size_t *value_len,
                               uint32_t *cas);
 int ngx_proxy_wasm_shared_set(const char *key, size_t key_len, const char *value, size_t value_len,
@@ -94,6 +86,8 @@ local LOCAL_RESPONSE = 1
 local BODY = 2
 local CLOSE = 3
 local PAUSE = 4
+local CALLS_PENDING = 5
+local CALLS_DONE = 6
 local HTTP_CLOSE = 444
 
 local NO_REQUEST_PHASES = { init = true, init_worker = true, timer = true }
@@ -196,114 +190,34 @@ local function decode_map(ptr, len)
     return headers
 end
 
--- The HTTP calls of the last result (see ngx_proxy_wasm_result_t in src/ffi.rs), copied out at once: the
--- result buffer is shared, and the request yields while the calls run.
-local function take_calls()
-    local res = result[0]
-    if res.calls_len == 0 then
-        return nil
-    end
-    local calls, call = {}, nil
-    for _, kv in ipairs(decode_pairs(res.calls, res.calls_len)) do
-        local k, v = kv[1], kv[2]
-        if k == ":token" then
-            call = { token = tonumber(v), headers = {} }
-            calls[#calls + 1] = call
-        elseif k == ":upstream" then call.upstream = v
-        elseif k == ":method" then call.method = v
-        elseif k == ":path" then call.path = v
-        elseif k == ":scheme" then call.scheme = v
-        elseif k == ":authority" then call.authority = v
-        elseif k == ":timeout" then call.timeout = tonumber(v)
-        elseif k == ":body" then call.body = v
-        else
-            call.headers[#call.headers + 1] = kv
-        end
-    end
-    return calls
-end
-
-local MAX_CALL_BODY = tonumber(C.ngx_proxy_wasm_max_call_body())
-
-local http_request = require("resty.proxy-wasm.http").request
-
--- Run in a light thread: perform one call; returns the call and its response (status nil on failure).
-local function perform(call)
-    local status, headers, body = http_request(call, MAX_CALL_BODY)
-    if not status then
-        ngx_log(ngx_WARN, "proxy-wasm: HTTP call ", call.token, " failed: ", headers)
-    end
-    return call, status, headers, body
-end
-
 local send_local_response
 
--- Perform `calls` in parallel, delivering each response as it arrives; calls dispatched from a callback join
--- the batch. Returns true when every call is answered (the request goes on), nil, err on failure; does not
--- return when a callback sends a local response.
-local function run_calls(r, ctx, calls)
-    -- threads[i] performs owners[i]
-    local threads, owners = {}, {}
-    local function start(list)
-        for _, call in ipairs(list) do
-            local th, err = spawn(perform, call)
-            if not th then
-                return nil, err
-            end
-            threads[#threads + 1] = th
-            owners[#owners + 1] = call
+-- The HTTP calls a callback dispatched run in nginx (subrequests through the location marked
+-- proxy_wasm_http_calls); the request sleeps, the worker does not. Each answer is delivered to the plugin as it
+-- arrives; calls dispatched from proxy_on_http_call_response join the wait. Returns true when every call is
+-- answered (the request goes on), nil, err on failure; does not return when a callback sends a local response.
+local function run_calls(r, ctx)
+    local delay = 0.001
+    while true do
+        local rc = C.ngx_proxy_wasm_call_next(r, ctx, result)
+        if rc == CALLS_DONE then
+            return true
         end
-        return true
-    end
-    local ok, err = start(calls)
-    if not ok then
-        ngx_log(ngx_ERR, "proxy-wasm: cannot start an HTTP call: ", err)
-        return nil, "failed to run proxy_on_http_call_response"
-    end
-    while #threads > 0 do
-        local done, call, status, headers, body = wait(unpack(threads))
-        if not done then
-            ngx_log(ngx_ERR, "proxy-wasm: an HTTP call thread failed: ", call)
+        if rc == CALLS_PENDING then
+            ngx.sleep(delay)
+            if delay < 0.004 then
+                delay = delay * 2
+            end
+        elseif rc == ERROR then
             return nil, "failed to run proxy_on_http_call_response"
-        end
-        for i = 1, #owners do
-            if owners[i] == call then
-                table.remove(threads, i)
-                table.remove(owners, i)
-                break
-            end
-        end
-        local flat = ""
-        if status then
-            local parts = { ":status", tostring(status) }
-            for _, kv in ipairs(headers) do
-                parts[#parts + 1] = kv[1]
-                parts[#parts + 1] = kv[2]
-            end
-            flat = concat(parts, "\0") .. "\0"
-        else
-            body = ""
-        end
-        local rc = C.ngx_proxy_wasm_on_http_call_response(r, ctx, call.token, flat, #flat, body, #body, result)
-        if rc == ERROR then
-            return nil, "failed to run proxy_on_http_call_response"
-        end
-        if rc == LOCAL_RESPONSE then
+        elseif rc == LOCAL_RESPONSE then
             return send_local_response()
-        end
-        if rc == CLOSE then
+        elseif rc == CLOSE then
             return ngx_exit(HTTP_CLOSE)
-        end
-        local more = take_calls()
-        if more then
-            ok, err = start(more)
-            if not ok then
-                ngx_log(ngx_ERR, "proxy-wasm: cannot start an HTTP call: ", err)
-                return nil, "failed to run proxy_on_http_call_response"
-            end
+        else
+            delay = 0.001
         end
     end
-    return true
 end
 
 -- Send the local response the plugin asked for and end the request.
@@ -378,11 +292,10 @@ end
 -- After a request-phase callback: perform the HTTP calls it dispatched (the request waits, the worker does not),
 -- delivering each response to the plugin. Returns true to go on, or nil, err.
 local function after_request_callback(ctx)
-    local calls = take_calls()
-    if not calls then
+    if result[0].calls == 0 then
         return true
     end
-    return run_calls(get_request(), ctx, calls)
+    return run_calls(get_request(), ctx)
 end
 
 function _M.on_http_request_headers(ctx)
@@ -419,14 +332,14 @@ function _M.on_http_request_body(ctx, body, eof)
     if rc == PAUSE then
         return wait_paused(ctx, "failed to run proxy_on_http_request_body")
     end
-    local calls = take_calls()
+    local calls = result[0].calls > 0
     if rc == BODY then
         -- The plugin changed the body (proxy_set_buffer_bytes): it replaces the request body nginx passes on.
         local res = result[0]
         ngx.req.set_body_data(ffi_string(res.body, res.body_len))
     end
     if calls then
-        return run_calls(get_request(), ctx, calls)
+        return run_calls(get_request(), ctx)
     end
     return true
 end

@@ -62,8 +62,8 @@ impl RequestBackend {
         key: &[u8],
         value: &[u8],
     ) -> Result<*mut ngx_table_elt_t, Status> {
-        let key_str = self.pool_str(key)?;
-        let value_str = self.pool_str(value)?;
+        let key_str = self.pool_copy(key)?;
+        let value_str = self.pool_copy(value)?;
         // SAFETY: `list` is an initialised header list of the live request; the strings live in its pool.
         unsafe {
             let h = ngx_list_push(list) as *mut ngx_table_elt_t;

@@ -232,7 +232,7 @@ impl RequestBackend {
                 );
                 return Err(Status::BadArgument);
             }
-            let data = self.pool_str(value)?;
+            let data = self.pool_copy(value)?;
             let fill = |vv: &mut ngx_http_variable_value_t| {
                 vv.set_len(data.len as _);
                 vv.set_valid(1);

@@ -85,7 +85,7 @@ impl RequestBackend {
                 link_header(slot, h);
             }
             if let Some(server) = server {
-                r.headers_in.server = self.pool_str(&server)?;
+                r.headers_in.server = self.pool_copy(&server)?;
             }
             #[cfg(not(ngx_table_elt_next))]
             if key == b"cookie" {
@@ -146,7 +146,7 @@ impl RequestBackend {
                         String::from_utf8_lossy(value)
                     )));
                 }
-                let name = self.pool_str(value)?;
+                let name = self.pool_copy(value)?;
                 // SAFETY: `r` is live; `name` lives in its pool.
                 unsafe {
                     (*self.r).method_name = name;
@@ -190,9 +190,9 @@ impl RequestBackend {
         let Some(decoded) = decode_path(path) else {
             return Err(bad(self));
         };
-        let unparsed = self.pool_str(value)?;
-        let uri = self.pool_str(&decoded)?;
-        let args = self.pool_str(args)?;
+        let unparsed = self.pool_copy(value)?;
+        let uri = self.pool_copy(&decoded)?;
+        let args = self.pool_copy(args)?;
         // SAFETY: `r` is live; the strings live in its pool.
         unsafe {
             let r = &mut *self.r;
@@ -212,7 +212,7 @@ impl RequestBackend {
 }
 
 /// The methods nginx knows by bit (`r->method`); others are `NGX_HTTP_UNKNOWN` with the name kept.
-fn method_bit(name: &[u8]) -> usize {
+pub(super) fn method_bit(name: &[u8]) -> usize {
     use ngx::ffi::*;
     (match name {
         b"GET" => NGX_HTTP_GET,

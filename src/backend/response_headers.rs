@@ -179,7 +179,7 @@ impl RequestBackend {
             if !valid_header_value(value) {
                 return Err(self.refuse("bad value for response header \"content-type\""));
             }
-            let v = self.pool_str(value)?;
+            let v = self.pool_copy(value)?;
             // SAFETY: `r` is live; `v` lives in its pool.
             unsafe {
                 let out = &mut (*self.r).headers_out;

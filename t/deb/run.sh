@@ -48,7 +48,7 @@ pass "installed $(basename "$deb")"
 files=$(dpkg -L $PKG)
 for f in /usr/lib/nginx/modules/ngx_http_proxy_wasm_module.so \
     /usr/share/nginx/modules-available/mod-http-proxy-wasm.conf \
-    /usr/share/doc/$PKG/copyright /usr/share/doc/$PKG/README.md.gz; do
+    /usr/share/doc/$PKG/copyright /usr/share/doc/$PKG/README.md.gz /etc/nginx/snippets/proxy-wasm-calls.conf; do
     grep -qx "$f" <<<"$files" || fail "the package has no $f"
 done
 [ "$(cat /usr/share/nginx/modules-available/mod-http-proxy-wasm.conf)" = \
@@ -64,13 +64,29 @@ pass "files, $LINK and Depends: $depends"
 # 3. Stock nginx.conf plus one site: the fault-injection plugin answers on a free port.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 install -m 0644 t/plugins/fault_injection.wasm "$work/fault_injection.wasm"
+install -m 0644 t/plugins/auth_call.wasm "$work/auth_call.wasm"
 chmod 0755 "$work"
 cat >"$SITE" <<EOF
 # written by t/deb/run.sh, removed when it ends
 wasm_plugin fault_injection $work/fault_injection.wasm;
+wasm_plugin auth_call $work/auth_call.wasm;
+upstream httpbin {
+    server 127.0.0.1:$port;
+}
 
 server {
     listen 127.0.0.1:$port;
+    include snippets/proxy-wasm-calls.conf;
+    location /gate {
+        proxy_wasm auth_call;
+        proxy_pass http://127.0.0.1:$port/in;
+    }
+    location = /in {
+        return 200 "let in\\n";
+    }
+    location = /bytes/1 {
+        return 200 "B";
+    }
     location /wasm {
         proxy_wasm fault_injection '{"body":"hello from the package\\\\n","http_status":200}';
         proxy_pass http://127.0.0.1:$port/unreached;
@@ -92,7 +108,10 @@ for _ in $(seq 50); do
 done
 [ "$body" = "hello from the package
  200" ] || { tail -20 /var/log/nginx/error.log; fail "the plugin's answer was \"$body\""; }
-pass "Debian's nginx with the stock nginx.conf serves the plugin on 127.0.0.1:$port"
+gate=$(curl -sS --max-time 5 -w ' %{http_code}' "http://127.0.0.1:$port/gate" 2>&1) || true
+[ "$gate" = "let in
+ 200" ] || { tail -20 /var/log/nginx/error.log; fail "the call through snippets/proxy-wasm-calls.conf answered \"$gate\""; }
+pass "Debian's nginx with the stock nginx.conf serves the plugin on 127.0.0.1:$port, and a plugin's HTTP call through the packaged snippet"
 pid=$(cat /run/nginx.pid)
 /usr/sbin/nginx -s quit 2>/dev/null
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -106,5 +125,6 @@ DEBIAN_FRONTEND=noninteractive "${APT[@]}" remove $PKG >"$work/apt.log" 2>&1 || 
 /usr/sbin/nginx -t -q 2>"$work/t.log" || { cat "$work/t.log"; fail "nginx -t after removal"; }
 DEBIAN_FRONTEND=noninteractive "${APT[@]}" purge $PKG >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "purge"; }
 ls /etc/nginx/modules-enabled/ | grep -q proxy-wasm && fail "a proxy-wasm link is left after purge"
+[ ! -e /etc/nginx/snippets/proxy-wasm-calls.conf ] || fail "the snippet is left after purge"
 /usr/sbin/nginx -t -q 2>"$work/t.log" || { cat "$work/t.log"; fail "nginx -t after purge"; }
 pass "removed and purged: nginx -t passes, no link left"

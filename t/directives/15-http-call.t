@@ -1,8 +1,9 @@
-# HTTP calls on the directive path (no Lua): each call is performed on its own nginx connection while the
-# request waits in its access phase; responses reach proxy_on_http_call_response (map 6, buffer 4); parallel and
-# chained calls, timeouts, refused connections and unresolvable hosts (callback with zero headers), local
-# responses made of a call's response, and the request going on after the calls. The same scenarios as
-# t/25-http-call.t, which runs them through the Lua API. Plugin: t/plugins/hostcalls (config-driven).
+# HTTP calls on the directive path (no Lua): each call is a subrequest through the location marked
+# proxy_wasm_http_calls (nginx's proxy module performs it) while the request waits in its access phase; responses
+# reach proxy_on_http_call_response (map 6, buffer 4); parallel and chained calls, timeouts, refused connections
+# and unresolvable hosts (callback with zero headers), local responses made of a call's response, and the request
+# going on after the calls. The same scenarios as t/25-http-call.t, which runs them through the Lua API. Plugin:
+# t/plugins/hostcalls (config-driven).
 use Test::Nginx::Socket 'no_plan';
 
 log_level('info');
@@ -15,6 +16,14 @@ __DATA__
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "POST"], [":path", "/up?x=1"], [":authority", "up.test"], ["x-req", "r1"]], "body": "ping"}, {"op": "return", "action": "pause"}],
                                "on_http_call_response": [{"op": "get", "map": "http_call_response_headers", "key": ":status"}, {"op": "get_body"}, {"op": "status"}, {"op": "relay", "headers": ["x-up"]}]}';
@@ -52,6 +61,14 @@ hostcalls: on_http_call_response: relay 201 -> Ok
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow"], [":authority", "up.test"]], "timeout": 5000},
                                                       {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/fast"], [":authority", "up.test"]]},
@@ -91,6 +108,14 @@ hostcalls: on_http_call_response: continue -> Ok
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/fast"], [":authority", "up.test"]]}],
                                "on_http_call_response": [{"op": "get_body"},
@@ -130,6 +155,14 @@ hostcalls: on_http_call_response: relay 201 -> Ok
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/slow"], [":authority", "up.test"]], "timeout": 200}, {"op": "return", "action": "pause"}],
                                "on_http_call_response": [{"op": "size", "map": "http_call_response_headers"}, {"op": "get_body"}, {"op": "continue"}]}';
@@ -165,6 +198,14 @@ qr/\[warn\] .*wasm plugin "hostcalls": HTTP call 1 to 127\.0\.0\.1:\d+ failed: t
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "dispatch", "upstream": "127.0.0.1:1", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]},
                                                       {"op": "dispatch", "upstream": "upstream.invalid:80", "headers": [[":method", "GET"], [":path", "/"], [":authority", "x"]]}],
@@ -186,10 +227,11 @@ hostcalls: on_http_call_response token=[12] num_headers=0 body_size=0 num_traile
 \z/
 --- error_log eval
 [qr/hostcalls: on_http_call_response: status -> Ok 11 "the call failed: no response"/,
-qr/\[warn\] .*HTTP call \d to 127\.0\.0\.1:1 failed: .*Connection refused/,
-qr/\[warn\] .*HTTP call \d to upstream\.invalid:80 failed: "upstream\.invalid" is not an IP address/]
+qr/\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting to upstream.*upstream: "http:\/\/127\.0\.0\.1:1\//,
+qr/\[warn\] .*HTTP call \d to 127\.0\.0\.1:1 failed: no response from the upstream \(nginx ended the call with 502: see its error line\)/,
+qr/\[error\] .*no resolver defined to resolve upstream\.invalid/,
+qr/\[warn\] .*HTTP call \d to upstream\.invalid:80 failed: no response from the upstream \(nginx ended the call with 502: see its error line\)/]
 --- no_error_log
-[error]
 [alert]
 [crit]
 
@@ -199,6 +241,14 @@ qr/\[warn\] .*HTTP call \d to upstream\.invalid:80 failed: "upstream\.invalid" i
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_body": [{"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/fast"], [":authority", "up.test"]]}, {"op": "set_body", "value": "!", "mode": "append", "if_eos": true}],
                                "on_http_call_response": [{"op": "get_body"}]}';
@@ -234,6 +284,14 @@ hostcalls: on_http_call_response: get_body http_call_response_body -> Ok "fast"
 --- http_config
     wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location /t {
         proxy_wasm hostcalls '{"on_request_headers": [{"op": "log", "msg": "first"}, {"op": "dispatch", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":method", "GET"], [":path", "/fast"], [":authority", "up.test"]]}],
                                "on_http_call_response": [{"op": "log", "msg": "first got its response"}]}';

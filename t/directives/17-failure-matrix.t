@@ -2436,6 +2436,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm_failure closed;
         proxy_wasm hostile '{"fail": "http_call_response", "how": "panic", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}';
@@ -2505,6 +2513,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm_failure open;
         proxy_wasm hostile '{"fail": "http_call_response", "how": "panic", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}';
@@ -2574,6 +2590,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm_failure closed;
         proxy_wasm hostile '{"fail": "http_call_response", "how": "spin", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}';
@@ -2643,6 +2667,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm_failure open;
         proxy_wasm hostile '{"fail": "http_call_response", "how": "spin", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}';
@@ -2712,6 +2744,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm_failure closed;
         proxy_wasm hostile '{"fail": "http_call_response", "how": "grow", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}';
@@ -2781,6 +2821,14 @@ exited on signal
 --- http_config
     wasm_plugin hostile ../../t/plugins/hostile.wasm time_limit=20ms memory_limit=16m;
 --- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
     location = /t {
         proxy_wasm_failure open;
         proxy_wasm hostile '{"fail": "http_call_response", "how": "grow", "when": "header", "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "path": "/callee"}';

@@ -36,11 +36,17 @@ events {}
 http {
     access_log off;
     wasm_plugin fault_injection $PWD/t/plugins/fault_injection.wasm;
-    wasm_plugin hostcalls $PWD/t/plugins/hostcalls.wasm;
+    wasm_plugin hostcalls $PWD/t/plugins/hostcalls.wasm time_limit=1s;
     wasm_plugin shared_state $PWD/t/plugins/shared_state.wasm;
     wasm_plugin bomb html/bomb.wat memory_limit=1m;
     server {
         listen 127.0.0.1:$PORT;
+        location /proxy-wasm-calls {
+            internal;
+            proxy_wasm_http_calls;
+            proxy_pass \$proxy_wasm_call_url;
+            proxy_set_header Host \$proxy_wasm_call_authority;
+        }
         location /fault { proxy_wasm fault_injection '{"body":"hello world","http_status":200}'; proxy_pass http://127.0.0.1:$PORT/up; }
         location /edit {
             proxy_wasm hostcalls '{"on_request_headers": [{"op": "add", "map": "request_headers", "key": "x-a", "value": "1"}],

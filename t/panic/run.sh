@@ -40,6 +40,12 @@ http {
     wasm_plugin tick conf/tick.wat;
     server {
         listen 127.0.0.1:$PORT;
+        location /proxy-wasm-calls {
+            internal;
+            proxy_wasm_http_calls;
+            proxy_pass \$proxy_wasm_call_url;
+            proxy_set_header Host \$proxy_wasm_call_authority;
+        }
         location = /pid { return 200 \$pid; }
         location = /plugin {
             proxy_wasm hostcalls '{"on_request_headers": [{"op": "log", "msg": "ran"}]}';
@@ -94,7 +100,7 @@ check_worker() {
     start "$site"
     local before after status body
     before=$(curl -s "127.0.0.1:$PORT/pid")
-    body=$(curl -s -o /dev/stderr -w '%{http_code}' "127.0.0.1:$PORT$path" 2>"$PREFIX/body")
+    body=$(curl -s --max-time 10 -o /dev/stderr -w '%{http_code}' "127.0.0.1:$PORT$path" 2>"$PREFIX/body")
     status=$body
     body=$(cat "$PREFIX/body")
     sleep 0.3
@@ -109,6 +115,6 @@ check_worker() {
 }
 check_worker "the access handler" /plugin 500 ""
 check_worker "ngx_proxy_wasm_shared_get" /lua 200 "get: nil"
-check_worker "http call write ready" /call 502 ""
+check_worker "an HTTP call's answer" /call 502 ""
 check_worker "the timer handler" /ticking 200 ""
 echo "ok - panic guards: 2 master-side and 4 worker-side entry points panicked; nginx -t failed cleanly, workers survived"
