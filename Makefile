@@ -14,7 +14,7 @@ MODULES_DIR   := /usr/share/nginx/modules
 DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
                  lua-resty-lrucache lua-cjson lua-yaml libclang-dev clang wrk curl \
                  clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libjsmn-dev valgrind \
-                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev
+                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev python3-grpcio
 AS_DIR        := t/plugins/fault_injection_as
 C_DIR         := t/plugins/fault_injection_c
 WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-debug
@@ -43,7 +43,7 @@ define check_signature
 	fi
 endef
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-nginx run bench profile lint clean fuzz memcheck soak
+.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-grpc test-nginx run bench profile lint clean fuzz memcheck soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -91,6 +91,8 @@ plugins: deps t/plugins/fault_injection_as.wasm t/plugins/hostile_as.wasm t/plug
 	cp t/plugins/hostile/target/wasm32-wasip1/release/hostile.wasm t/plugins/
 	cd t/plugins/auth_call && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/auth_call/target/wasm32-wasip1/release/auth_call.wasm t/plugins/
+	cd t/plugins/grpc_call && cargo build --release --target wasm32-wasip1 -q
+	cp t/plugins/grpc_call/target/wasm32-wasip1/release/grpc_call.wasm t/plugins/
 
 $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package.json $(AS_DIR)/package-lock.json | deps
 	cd $(AS_DIR) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed
@@ -105,7 +107,7 @@ t/plugins/hostile_as.wasm: $(AS_DIR)/node_modules/.installed $(AS_DIR)/assembly/
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
-test: lint build plugins test-unit test-reload test-kill test-panic memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
+test: lint build plugins test-unit test-reload test-kill test-panic test-grpc memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
 
 SOAK_REQUESTS ?= 100000
 soak: build plugins ## SOAK_REQUESTS (default 100000) requests through a plugin that panics on every one, failure policy closed then open: the worker never changes, every answer is 500 / 200 (not part of make test)
@@ -126,6 +128,9 @@ test-reload: ## HUP reloads under wrk traffic change a plugin's configuration wi
 
 test-panic: ## one module entry point of each kind made to panic: nginx -t fails cleanly, workers survive
 	t/panic/run.sh
+
+test-grpc: ## unary gRPC calls to a real gRPC server (grpcio) on both entrances: a reply, a status, a cancel, the server gone
+	t/grpc/run.sh
 
 test-kill: ## workers killed with SIGKILL under wrk traffic: the others keep answering, a shared counter matches its metric
 	t/kill/run.sh
@@ -151,9 +156,10 @@ build-1.28: deps nginx-1.28 ## the module for nginx 1.28 (target/nginx-1.28), ch
 lint-1.28: deps nginx-1.28 ## clippy -D warnings against nginx 1.28's headers (the cfg branches for nginx >= 1.23)
 	$(ENV_128) cargo clippy --release -p ngx_http_proxy_wasm_module --all-targets -- -D warnings
 
-test-1.28: build build-1.28 plugins ## every .t suite on nginx 1.28: t/*.t with its lua module, t/directives/ without
+test-1.28: build build-1.28 plugins ## every .t suite on nginx 1.28 (t/*.t with its lua module, t/directives/ without) and the gRPC calls
 	TEST_NGINX_BINARY=$(NGINX_128) TEST_NGINX_LOAD_MODULES="$(LOAD_MODULES_128)" $(RUNNER) --jobs 2 t/*.t
 	TEST_NGINX_BINARY=$(NGINX_128) TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(MODULE_128)" $(RUNNER) --jobs 2 t/directives
+	NGINX_BINARY=$(NGINX_128) MODULES_DIR=$(NGINX_128_DIR)/objs MODULE=$(CURDIR)/$(MODULE_128) t/grpc/run.sh
 
 deb: build ## the Debian package of the module for Debian's nginx: build/deb/libnginx-mod-http-proxy-wasm_<version>_<arch>.deb
 	OUT=$(DEB_DIR) MODULE=$(MODULE) NGINX_BINARY=$(NGINX_BINARY) .ci/deb.sh

@@ -355,26 +355,49 @@ pub(crate) extern "C" fn cmd_proxy_wasm_http_calls(
     conf: *mut c_void,
 ) -> *mut c_char {
     crate::unwind::directive(cf, "proxy_wasm_http_calls", || {
-        // SAFETY: registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf; inside a location
-        // block `cf->ctx` is that location's configuration context, which lives as long as the cycle.
-        let (main, ctx) = unsafe {
-            (
-                &mut *(conf as *mut MainConf),
-                (*cf).ctx as *mut ngx::ffi::ngx_http_conf_ctx_t,
-            )
-        };
-        // SAFETY: as above.
-        let srv_conf = unsafe { (*ctx).srv_conf };
-        if main.call_locations.iter().any(|l| l.srv_conf == srv_conf) {
-            ngx_conf_log_error!(
-                NGX_LOG_EMERG,
-                cf,
-                "\"proxy_wasm_http_calls\" directive is duplicate: one location per server performs the calls"
-            );
-            return NGX_CONF_ERROR;
-        }
-        main.call_locations
-            .push(crate::http_call::CallLocation { srv_conf, ctx });
-        NGX_CONF_OK
+        call_location(cf, conf, "proxy_wasm_http_calls", false)
     })
+}
+
+/// `proxy_wasm_grpc_calls;` (context: location): the same for plugins' gRPC calls (a `grpc_pass` location).
+pub(crate) extern "C" fn cmd_proxy_wasm_grpc_calls(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_grpc_calls", || {
+        call_location(cf, conf, "proxy_wasm_grpc_calls", true)
+    })
+}
+
+fn call_location(cf: *mut ngx_conf_t, conf: *mut c_void, name: &str, grpc: bool) -> *mut c_char {
+    // SAFETY: registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf; inside a location block
+    // `cf->ctx` is that location's configuration context, which lives as long as the cycle.
+    let (main, ctx) = unsafe {
+        (
+            &mut *(conf as *mut MainConf),
+            (*cf).ctx as *mut ngx::ffi::ngx_http_conf_ctx_t,
+        )
+    };
+    // SAFETY: as above.
+    let srv_conf = unsafe { (*ctx).srv_conf };
+    if main
+        .call_locations
+        .iter()
+        .any(|l| l.srv_conf == srv_conf && l.grpc == grpc)
+    {
+        ngx_conf_log_error!(
+            NGX_LOG_EMERG,
+            cf,
+            "\"{}\" directive is duplicate: one location per server performs the calls",
+            name
+        );
+        return NGX_CONF_ERROR;
+    }
+    main.call_locations.push(crate::http_call::CallLocation {
+        srv_conf,
+        ctx,
+        grpc,
+    });
+    NGX_CONF_OK
 }

@@ -43,6 +43,8 @@ pub(crate) struct CallLocation {
     /// The server block's `srv_conf` array: calls of requests in that server use this location first.
     pub srv_conf: *mut *mut c_void,
     pub ctx: *mut ngx_http_conf_ctx_t,
+    /// `proxy_wasm_grpc_calls` (gRPC calls), else `proxy_wasm_http_calls`.
+    pub grpc: bool,
 }
 
 /// What a call's subrequest shares with the call: the values of the `$proxy_wasm_call_*` variables, and what
@@ -111,17 +113,19 @@ impl PendingCall {
     }
 }
 
-/// The call location for requests of `r`'s server: the one declared in that server, else the first declared.
-fn call_location(r: *mut ngx_http_request_t) -> Option<CallLocation> {
+/// The call location (of gRPC calls, or of HTTP calls) for requests of `r`'s server: the one declared in that
+/// server, else the first declared.
+fn call_location(r: *mut ngx_http_request_t, grpc: bool) -> Option<CallLocation> {
     // SAFETY: `r` is a live request.
     let req = unsafe { ngx::http::Request::from_ngx_http_request(r) };
     let main = <crate::Module as ngx::http::HttpModuleMainConf>::main_conf(req)?;
     // SAFETY: `r` is live.
     let srv_conf = unsafe { (*r).srv_conf };
+    let mut of_kind = main.call_locations.iter().filter(|l| l.grpc == grpc);
     main.call_locations
         .iter()
-        .find(|l| l.srv_conf == srv_conf)
-        .or(main.call_locations.first())
+        .find(|l| l.grpc == grpc && l.srv_conf == srv_conf)
+        .or_else(|| of_kind.next())
         .copied()
 }
 
@@ -187,11 +191,23 @@ fn start_subrequest(
     capture: &Rc<RefCell<Capture>>,
     done: *mut ngx_event_t,
 ) -> Result<(), String> {
-    let Some(location) = call_location(r) else {
-        return Err("no location has proxy_wasm_http_calls (see the README: HTTP calls)".into());
+    let grpc = call.grpc.is_some();
+    let Some(location) = call_location(r, grpc) else {
+        let directive = if grpc {
+            "proxy_wasm_grpc_calls"
+        } else {
+            "proxy_wasm_http_calls"
+        };
+        return Err(format!(
+            "no location has {directive} (see the README: HTTP calls)"
+        ));
     };
-    let scheme = call.scheme.to_ascii_lowercase();
-    if scheme != b"http" && scheme != b"https" {
+    let scheme = match (grpc, &call.scheme.to_ascii_lowercase()[..]) {
+        (true, b"https") => b"grpcs".to_vec(),
+        (true, _) => b"grpc".to_vec(),
+        (false, s) => s.to_vec(),
+    };
+    if !grpc && scheme != b"http" && scheme != b"https" {
         return Err(format!(
             "scheme \"{}\" is not http or https",
             String::from_utf8_lossy(&scheme)
@@ -202,7 +218,9 @@ fn start_subrequest(
     };
     {
         let mut c = capture.borrow_mut();
-        c.url = [&scheme[..], b"://", &target, &call.path].concat();
+        // grpc_pass takes the path from the subrequest's URI; proxy_pass from the URL.
+        let path: &[u8] = if grpc { b"" } else { &call.path };
+        c.url = [&scheme[..], b"://", &target, path].concat();
         c.host = match proxy_wasm_host::http_syntax::host_of(&call.authority) {
             Some(host) => host,
             None => target.clone(),
@@ -219,7 +237,14 @@ fn start_subrequest(
     unsafe {
         let clcf = *(*location.ctx).loc_conf.add(ngx_http_core_module.ctx_index)
             as *mut ngx::ffi::ngx_http_core_loc_conf_t;
-        let mut uri = (*clcf).name;
+        let mut uri = if grpc {
+            match RequestBackend::new(r).pool_copy(&call.path) {
+                Ok(path) => path,
+                Err(_) => return Err("out of memory".into()),
+            }
+        } else {
+            (*clcf).name
+        };
         let mut sr: *mut ngx_http_request_t = ptr::null_mut();
         let rc = ngx_http_subrequest(
             r,

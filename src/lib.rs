@@ -128,7 +128,7 @@ unsafe impl HttpModuleLocationConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 9] = [
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 10] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
@@ -173,6 +173,14 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 9] = [
         name: ngx_string!("proxy_wasm_http_calls"),
         type_: (NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS) as ngx_uint_t,
         set: Some(conf::cmd_proxy_wasm_http_calls),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_grpc_calls"),
+        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm_grpc_calls),
         conf: NGX_HTTP_MAIN_CONF_OFFSET,
         offset: 0,
         post: std::ptr::null_mut(),

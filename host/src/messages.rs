@@ -33,6 +33,17 @@ pub struct HttpCall {
     pub body: Vec<u8>,
     /// Milliseconds; the plugin's value, or `limits::DEFAULT_HTTP_CALL_TIMEOUT_MS` when it gave 0.
     pub timeout_ms: u32,
+    /// Set for a unary gRPC call (`proxy_grpc_call`): the request is its HTTP/2 POST (`:path`
+    /// `/service/method`, `content-type: application/grpc`, `te: trailers`, the message framed in `body`),
+    /// which the proxy sends to a gRPC upstream.
+    pub grpc: Option<GrpcMethod>,
+}
+
+/// The service and method of a unary gRPC call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcMethod {
+    pub service: Vec<u8>,
+    pub method: Vec<u8>,
 }
 
 /// The response of an HTTP call, exposed during `proxy_on_http_call_response` (map types 6 and 7, buffer 4).

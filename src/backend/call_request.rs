@@ -55,6 +55,10 @@ impl RequestBackend {
                 let h = self.push_header(&mut (*r).headers_in.headers, &key, v)?;
                 // The name goes out as the plugin spelled it.
                 (*h).key = self.pool_copy(k)?;
+                if key == b"te" {
+                    // The gRPC module passes `te: trailers` on only when the request has it.
+                    (*r).headers_in.te = h;
+                }
             }
         }
         Ok(())

@@ -33,7 +33,12 @@ fn buffer(state: &HostState, kind: BufferType) -> Result<Rc<[u8]>, Status> {
                 Err(Status::NotFound)
             }
         }
-        BufferType::HttpCallResponseBody => state
+        BufferType::HttpCallResponseBody if state.grpc_status.is_none() => state
+            .call_response
+            .as_ref()
+            .map(|r| Rc::from(r.body.as_slice()))
+            .ok_or(Status::NotFound),
+        BufferType::GrpcReceiveBuffer if state.grpc_status.is_some() => state
             .call_response
             .as_ref()
             .map(|r| Rc::from(r.body.as_slice()))

@@ -160,7 +160,8 @@ pub(crate) fn proxy_close_stream(
 
 /// `proxy_get_status(code, message, message_size)`: during `proxy_on_http_call_response`, the call's status as
 /// Envoy reports it: 0 and no message for a call that got a response, 11 ("broken connection") and a reason for
-/// one that failed (timeout, refused, bad response). Elsewhere there is no status: `NotFound`.
+/// one that failed (timeout, refused, bad response); during `proxy_on_grpc_close`, the gRPC status and message.
+/// Elsewhere there is no status: `NotFound`.
 pub(crate) fn proxy_get_status(
     mut caller: Caller<'_, HostState>,
     code_out: i32,
@@ -168,6 +169,10 @@ pub(crate) fn proxy_get_status(
     message_size_out: i32,
 ) -> wasmtime::Result<i32> {
     status((|| -> HostResult {
+        if let Some((code, message)) = caller.data().grpc_status.clone() {
+            write_u32(&mut caller, code_out, code)?;
+            return copy_out(&mut caller, &message, message_out, message_size_out);
+        }
         let failed = match &caller.data().call_response {
             Some(r) => r.headers.is_empty(),
             None => return Err(Stop::Status(Status::NotFound)),
@@ -193,7 +198,7 @@ pub(crate) fn proxy_continue_legacy(_caller: Caller<'_, HostState>) -> wasmtime:
 }
 
 /// Whether `v` can go on an HTTP/1.1 request line or header line as is.
-fn clean(v: &[u8], allow_space: bool) -> bool {
+pub(super) fn clean(v: &[u8], allow_space: bool) -> bool {
     v.iter()
         .all(|&b| b != b'\r' && b != b'\n' && b != 0 && (allow_space || b != b' '))
 }
@@ -323,15 +328,7 @@ pub(crate) fn proxy_http_call(
             0 => DEFAULT_HTTP_CALL_TIMEOUT_MS,
             t => t.min(MAX_HTTP_CALL_TIMEOUT_MS),
         };
-        let token = {
-            let state = caller.data_mut();
-            loop {
-                state.next_token = state.next_token.wrapping_add(1);
-                if state.next_token != 0 && !state.pending_calls.contains_key(&state.next_token) {
-                    break state.next_token;
-                }
-            }
-        };
+        let token = new_token(caller.data_mut());
         write_u32(&mut caller, token_out, token)?;
         let state = caller.data_mut();
         state.pending_calls.insert(token, context_id);
@@ -346,9 +343,21 @@ pub(crate) fn proxy_http_call(
             headers,
             body,
             timeout_ms,
+            grpc: None,
         });
         Ok(())
     })())
+}
+
+/// A token no outstanding call holds (HTTP and gRPC calls share them).
+pub(super) fn new_token(state: &mut HostState) -> u32 {
+    loop {
+        state.next_token = state.next_token.wrapping_add(1);
+        let t = state.next_token;
+        if t != 0 && !state.pending_calls.contains_key(&t) && !state.cancelled_calls.contains(&t) {
+            return t;
+        }
+    }
 }
 
 /// nginx has no route cache to clear: the call is accepted and has no effect (documented).

@@ -27,7 +27,11 @@ fn map_type(v: i32) -> Result<MapType, Stop> {
 /// gRPC calls). Reading one gives an empty map and changing one is ignored, both with `Ok` (the SDKs trap on
 /// any other status from map calls); the first use per instance is logged.
 fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
+    let grpc = caller.data().grpc_status.is_some();
     let what: &'static str = match kind {
+        MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata if grpc => {
+            return false
+        }
         MapType::HttpRequestTrailers => "request trailers",
         MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata => {
             "gRPC metadata"
@@ -48,11 +52,19 @@ fn unavailable(caller: &mut Caller<'_, HostState>, kind: MapType) -> bool {
 /// maps of the stream. Outside `proxy_on_http_call_response` there is no such map (`NotFound`).
 fn call_map(caller: &Caller<'_, HostState>, kind: MapType) -> Option<Result<Vec<map::Pair>, Stop>> {
     let pick = |r: &crate::messages::CallResponse| match kind {
-        MapType::HttpCallResponseHeaders => r.headers.clone(),
+        MapType::HttpCallResponseHeaders | MapType::GrpcReceiveInitialMetadata => r.headers.clone(),
         _ => r.trailers.clone(),
     };
+    let grpc = caller.data().grpc_status.is_some();
     match kind {
-        MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => Some(
+        MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers if grpc => {
+            Some(Err(Stop::Status(Status::NotFound)))
+        }
+        MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata if !grpc => None,
+        MapType::HttpCallResponseHeaders
+        | MapType::HttpCallResponseTrailers
+        | MapType::GrpcReceiveInitialMetadata
+        | MapType::GrpcReceiveTrailingMetadata => Some(
             caller
                 .data()
                 .call_response

@@ -5,6 +5,7 @@
 //! `add_to_linker` lists every name with the ABI version that introduced it.
 
 mod buffers;
+mod grpc;
 mod http;
 mod log;
 mod maps;
@@ -196,24 +197,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     // HTTP calls (0.1.0 proxy_http_call; vNEXT alias proxy_dispatch_http_call)
     l.func_wrap("env", "proxy_http_call", http::proxy_http_call)?;
     l.func_wrap("env", "proxy_dispatch_http_call", http::proxy_http_call)?;
-    // gRPC (0.1.0)
-    refused!(
-        l,
-        "proxy_grpc_call",
-        Status::InternalFailure,
-        a,
-        b,
-        c,
-        d,
-        e,
-        f,
-        g,
-        h,
-        i,
-        j,
-        timeout,
-        token
-    );
+    // gRPC (0.1.0): unary calls; streams refused
+    l.func_wrap("env", "proxy_grpc_call", grpc::proxy_grpc_call)?;
+    l.func_wrap("env", "proxy_grpc_cancel", grpc::proxy_grpc_cancel)?;
     refused!(
         l,
         "proxy_grpc_stream",
@@ -237,7 +223,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         size,
         end
     );
-    refused!(l, "proxy_grpc_cancel", Status::NotFound, token);
     refused!(l, "proxy_grpc_close", Status::NotFound, token);
     // shared data and queues (0.1.0)
     l.func_wrap(

@@ -31,6 +31,10 @@ pub(crate) struct Callbacks {
     pub on_response_headers: Option<HeadersFn>,
     pub on_response_body: Option<Guest<(i32, i32, i32), i32>>,
     pub on_http_call_response: Option<CallResponseFn>,
+    /// `proxy_on_grpc_receive(context_id, token, message_size)`.
+    pub on_grpc_receive: Option<Guest<(i32, i32, i32), ()>>,
+    /// `proxy_on_grpc_close(context_id, token, status_code)`.
+    pub on_grpc_close: Option<Guest<(i32, i32, i32), ()>>,
     pub on_done: Option<Guest<i32, i32>>,
     pub on_log: Option<Guest<i32, ()>>,
     pub on_delete: Option<Guest<i32, ()>>,
@@ -56,6 +60,8 @@ impl Callbacks {
             on_response_headers: headers_fn(instance, store, abi, "proxy_on_response_headers")?,
             on_response_body: typed(instance, store, "proxy_on_response_body")?,
             on_http_call_response: typed(instance, store, "proxy_on_http_call_response")?,
+            on_grpc_receive: typed(instance, store, "proxy_on_grpc_receive")?,
+            on_grpc_close: typed(instance, store, "proxy_on_grpc_close")?,
             on_done: typed(instance, store, "proxy_on_done")?,
             on_log: typed(instance, store, "proxy_on_log")?,
             on_delete: typed(instance, store, "proxy_on_delete")?,

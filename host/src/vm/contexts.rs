@@ -28,6 +28,8 @@ impl Vm {
         // Most contexts have no calls, ticks or queues: skip the scans then.
         if !state.pending_calls.is_empty() {
             state.pending_calls.retain(|_, ctx| *ctx != id);
+            let pending = &state.pending_calls;
+            state.grpc_calls.retain(|t| pending.contains_key(t));
         }
         if !state.tick_periods.is_empty() {
             state.tick_periods.remove(&id);

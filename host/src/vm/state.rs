@@ -66,8 +66,15 @@ pub(crate) struct HostState {
     /// Outstanding HTTP calls: token -> HTTP context id.
     pub(crate) pending_calls: IdMap<u32>,
     pub(crate) next_token: u32,
-    /// The response being delivered (only during `proxy_on_http_call_response`).
+    /// The response being delivered (only during `proxy_on_http_call_response`; during the gRPC callbacks, the
+    /// initial metadata, the message and the trailing metadata of a gRPC call).
     pub(crate) call_response: Option<CallResponse>,
+    /// Outstanding calls that are gRPC calls (their answer goes to the gRPC callbacks).
+    pub(crate) grpc_calls: Vec<u32>,
+    /// gRPC calls the plugin cancelled while the proxy still performs them: their answers are dropped.
+    pub(crate) cancelled_calls: Vec<u32>,
+    /// The status of the gRPC call being delivered (only during its callback).
+    pub(crate) grpc_status: Option<(u32, Vec<u8>)>,
     /// Set when the plugin called `proxy_continue_stream`/`proxy_continue_request` during the callback.
     pub(crate) resumed: bool,
     /// Set when the plugin called `proxy_close_stream` during the callback.
@@ -116,6 +123,9 @@ impl HostState {
             pending_calls: IdMap::default(),
             next_token: 0,
             call_response: None,
+            grpc_calls: Vec::new(),
+            cancelled_calls: Vec::new(),
+            grpc_status: None,
             resumed: false,
             close: false,
             continued: Vec::new(),
