@@ -49,7 +49,6 @@ pub(crate) struct CallLocation {
 
 /// What a call's subrequest shares with the call: the values of the `$proxy_wasm_call_*` variables, and what
 /// the capture filters saw.
-#[derive(Default)]
 pub(crate) struct Capture {
     url: Vec<u8>,
     authority: Vec<u8>,
@@ -59,9 +58,32 @@ pub(crate) struct Capture {
     body: Vec<u8>,
     trailers: Vec<Pair>,
     failure: Option<String>,
+    /// The subrequest exists (it was created).
+    started: bool,
     finished: bool,
+    /// Posted when the subrequest ends, if set (the owner of a request of its own frees it then).
+    on_end: *mut ngx_event_t,
     /// The call's completion event; null once the call was dropped (nobody listens any more).
     done: *mut ngx_event_t,
+}
+
+impl Default for Capture {
+    fn default() -> Self {
+        Capture {
+            url: Vec::new(),
+            authority: Vec::new(),
+            host: Vec::new(),
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+            trailers: Vec::new(),
+            failure: None,
+            started: false,
+            finished: false,
+            on_end: ptr::null_mut(),
+            done: ptr::null_mut(),
+        }
+    }
 }
 
 pub(crate) struct PendingCall {
@@ -111,6 +133,22 @@ impl PendingCall {
     pub(crate) fn finished(&self) -> bool {
         self.result.is_some()
     }
+
+    /// Post `ev` when the call's subrequest ends (after the call itself may be gone).
+    pub(crate) fn capture_on_end(&self, ev: *mut ngx_event_t) {
+        self.capture.borrow_mut().on_end = ev;
+    }
+
+    /// Whether no subrequest of the call runs any more (it ended, or was never created).
+    pub(crate) fn capture_ended(&self) -> bool {
+        let c = self.capture.borrow();
+        !c.started || c.finished
+    }
+
+    /// Let the worker exit without waiting for the call's timeout (calls no client waits for).
+    pub(crate) fn set_cancelable(&mut self) {
+        self.timer.set_cancelable(1);
+    }
 }
 
 /// The call location (of gRPC calls, or of HTTP calls) for requests of `r`'s server: the one declared in that
@@ -127,6 +165,25 @@ fn call_location(r: *mut ngx_http_request_t, grpc: bool) -> Option<CallLocation>
         .find(|l| l.grpc == grpc && l.srv_conf == srv_conf)
         .or_else(|| of_kind.next())
         .copied()
+}
+
+/// The server configuration context of the first call location (of gRPC calls, or of HTTP calls), for calls no
+/// request carries.
+pub(crate) fn first_call_server(grpc: bool) -> Option<*mut ngx_http_conf_ctx_t> {
+    // SAFETY: in a worker, the cycle's http configuration is complete; our main conf is in its slot.
+    unsafe {
+        let conf_ctx = (*ngx::ffi::ngx_cycle).conf_ctx;
+        let http = *conf_ctx.add(ngx::ffi::ngx_http_module.index) as *mut ngx_http_conf_ctx_t;
+        if http.is_null() {
+            return None;
+        }
+        let index = <crate::Module as ngx::http::HttpModule>::module().ctx_index;
+        let main = *(*http).main_conf.add(index) as *const crate::conf::MainConf;
+        let location = (*main).call_locations.iter().find(|l| l.grpc == grpc)?;
+        let cscf = *location.srv_conf.add(ngx_http_core_module.ctx_index)
+            as *mut ngx::ffi::ngx_http_core_srv_conf_t;
+        Some((*cscf).ctx)
+    }
 }
 
 static mut POST_SUBREQUEST: ngx_http_post_subrequest_t = ngx_http_post_subrequest_t {
@@ -257,6 +314,7 @@ fn start_subrequest(
         if rc != NGX_OK as ngx_int_t || sr.is_null() {
             return Err("cannot create its subrequest".into());
         }
+        capture.borrow_mut().started = true;
         // The subrequest runs in the call location whatever the request's server: its configuration is that
         // location's, and it starts at the find-config phase (no server rewrites of either server apply).
         (*sr).main_conf = (*location.ctx).main_conf;
@@ -357,9 +415,24 @@ unsafe extern "C" fn subrequest_done(
                 rc => format!("no response from the upstream (nginx ended the call with {rc})"),
             });
         }
-        if !c.done.is_null() {
-            // SAFETY: a non-null `done` is the event of a live call (the call nulls it when dropped).
-            unsafe { ngx_post_event(c.done, ptr::addr_of_mut!(ngx_posted_events)) };
+        if c.trailers.is_empty() {
+            // SAFETY: `sr` is the live subrequest being finalized; its upstream (if any) is live.
+            unsafe {
+                let u = (*sr).upstream;
+                if !u.is_null() {
+                    c.trailers = crate::backend::header_pairs(&mut (*u).headers_in.trailers);
+                }
+            }
+        }
+        // SAFETY: a non-null `done` is the event of a live call (the call nulls it when dropped); a non-null
+        // `on_end` that of the live owner of the request (freed only after this ran).
+        unsafe {
+            if !c.done.is_null() {
+                ngx_post_event(c.done, ptr::addr_of_mut!(ngx_posted_events));
+            }
+            if !c.on_end.is_null() {
+                ngx_post_event(c.on_end, ptr::addr_of_mut!(ngx_posted_events));
+            }
         }
         NGX_OK as ngx_int_t
     })

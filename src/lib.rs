@@ -3,10 +3,11 @@
 //! This crate is the thin nginx side of the project, one nginx concept per file: the module declaration, its
 //! directive table and worker start (this file), directives (`conf.rs`), per-request state and the log phase
 //! (`request.rs`), the access phase (`access.rs`), the filters (`filters.rs`), the chain runner carrying out the
-//! host core's verdicts (`chain.rs`), paused requests (`pause.rs`), HTTP calls (`http_call.rs`), the worker
-//! timer (`timer.rs`), shared memory and metrics (`shared.rs`), the C ABI Lua calls (`ffi.rs`), the panic guard
-//! (`unwind.rs`), and nginx struct walking (`backend.rs`, `backend/`). Everything about Wasm and the Proxy-Wasm
-//! ABI, and what a plugin's result means for a request, lives in the `proxy-wasm-host` crate.
+//! host core's verdicts (`chain.rs`), paused requests (`pause.rs`), HTTP calls (`http_call.rs`, and `root_call.rs`
+//! for those no request carries), the worker timer (`timer.rs`), shared memory and metrics (`shared.rs`), the C ABI
+//! Lua calls (`ffi.rs`), the panic guard (`unwind.rs`), and nginx struct walking (`backend.rs`, `backend/`).
+//! Everything about Wasm and the Proxy-Wasm ABI, and what a plugin's result means for a request, lives in the
+//! `proxy-wasm-host` crate.
 
 mod access;
 mod backend;
@@ -18,6 +19,7 @@ mod http_call;
 mod log;
 mod pause;
 mod request;
+mod root_call;
 mod shared;
 mod timer;
 mod unwind;

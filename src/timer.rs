@@ -74,6 +74,7 @@ unsafe extern "C" fn fire(_ev: *mut ngx_event_t) {
     crate::unwind::catch("the timer handler", (), || {
         let mut backend = cycle_backend();
         proxy_wasm_host::run_due(&mut *backend);
+        crate::root_call::start_root_calls();
     });
     if let Some(d) = crate::unwind::catch("the timer handler", None, proxy_wasm_host::next_timeout)
     {

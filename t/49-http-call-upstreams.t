@@ -1,7 +1,7 @@
 # HTTP calls through nginx's upstream machinery through the Lua API (resty.proxy-wasm): the same scenarios as
 # t/directives/21-http-call-upstreams.t, with the plugins driven from access_by_lua: a cluster name resolved to an
 # `upstream {}` group (balanced), keepalive reuse, https verified against the call location's trusted CA, and a
-# call location declared in another server. Plugins: t/plugins/auth_call (the shape of the Rust SDK's
+# call location declared in another server, and calls from a tick of a root context configured from Lua. Plugins: t/plugins/auth_call (the shape of the Rust SDK's
 # http_auth_random) and t/plugins/hostcalls.
 use Test::Nginx::Socket::Lua 'no_plan';
 
@@ -320,6 +320,56 @@ qr/\[warn\] .*wasm plugin "hostcalls": HTTP call 1 to tls failed: no response fr
 GET /t
 --- response_body
 up from localhost
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 7: a tick of a root context configured from Lua dispatches a call where no request exists: it runs through the call location on a request of its own; its answer reaches the root context, which calls again from it
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local plugin = assert(wasm.load("hostcalls", "t/plugins/hostcalls.wasm"))
+        package.loaded.ctx = assert(wasm.on_configure(plugin, [=[{"tick_period_ms": 100,
+  "on_tick": [{"op": "dispatch", "if_call": 1, "upstream": "ticked", "headers": [[":method", "GET"], [":path", "/up"], [":authority", "tick.test"]]}],
+  "on_root_http_call_response": [{"op": "get_body"},
+    {"op": "dispatch", "if_call": 1, "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":path", "/up?second"], [":authority", "again.test"]]}]}]=]))
+    }
+    upstream ticked {
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+--- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+    location = /up {
+        return 200 "up $http_host $request_method $args";
+    }
+    location = /t {
+        return 200 "t\n";
+    }
+--- request
+GET /t
+--- response_body
+t
+--- wait: 0.5
+--- grep_error_log eval: qr/hostcalls: (?:on_tick: dispatch|root on_http_call_response|on_root_http_call_response: (?:get_body|dispatch))[^,\n]*/
+--- grep_error_log_out eval
+qr/\Ahostcalls: on_tick: dispatch ticked -> Ok token=1
+hostcalls: root on_http_call_response token=1 num_headers=\d+ body_size=17 num_trailers=0 call=1
+hostcalls: on_root_http_call_response: get_body http_call_response_body -> Ok "up tick\.test GET "
+hostcalls: on_root_http_call_response: dispatch 127\.0\.0\.1:\d+ -> Ok token=2
+hostcalls: root on_http_call_response token=2 num_headers=\d+ body_size=24 num_trailers=0 call=2
+hostcalls: on_root_http_call_response: get_body http_call_response_body -> Ok "up again\.test GET second"
+\z/
 --- no_error_log
 [error]
 [alert]

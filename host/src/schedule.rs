@@ -139,8 +139,13 @@ impl RootInner {
             let (period, due) = self.tick.get();
             let result = match vm.cb.on_tick.clone() {
                 Some(f) => {
-                    vm.state().effective_context = id;
-                    vm.call(backend, "proxy_on_tick", &f, id as i32).map(|_| ())
+                    crate::root_calls::allow(&mut vm, id);
+                    let r = vm.call(backend, "proxy_on_tick", &f, id as i32).map(|_| ());
+                    if r.is_err() {
+                        vm.state().dispatched.clear();
+                    }
+                    crate::root_calls::collect(&vm_rc, &mut vm, id);
+                    r
                 }
                 None => Ok(()),
             };
@@ -182,13 +187,17 @@ impl RootInner {
             };
             // One call per item that arrived and may still wait (other workers dequeue too).
             for _ in 0..arrived.min(waiting) {
-                vm.state().effective_context = id;
+                crate::root_calls::allow(&mut vm, id);
                 let r = vm.call(
                     backend,
                     "proxy_on_queue_ready",
                     &f,
                     (id as i32, w.queue as i32),
                 );
+                if r.is_err() {
+                    vm.state().dispatched.clear();
+                }
+                crate::root_calls::collect(&vm_rc, &mut vm, id);
                 if let Err(e) = r {
                     return log(backend, e);
                 }

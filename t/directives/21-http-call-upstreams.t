@@ -1,7 +1,8 @@
 # HTTP calls through nginx's upstream machinery on the directive path: a call names an `upstream {}` group (a
 # cluster name, as Envoy plugins give it) and nginx balances it; keepalive connections of that group are reused by
 # successive calls; https verifies the upstream's certificate against the call location's trusted CA; a request
-# in a server without a call location uses the first one declared; without any, the call fails with a [warn].
+# in a server without a call location uses the first one declared; without any, the call fails with a [warn]; a
+# tick's calls (no request exists) run on a request of their own and answer to the root context.
 # Plugins: t/plugins/auth_call (the shape of the Rust SDK's http_auth_random, unmodified cluster name "httpbin")
 # and t/plugins/hostcalls. The same scenarios through Lua: t/49-http-call-upstreams.t.
 use Test::Nginx::Socket 'no_plan';
@@ -319,3 +320,52 @@ failed: no location has proxy_wasm_http_calls (see the README: HTTP calls)
 --- request
 GET /t
 --- must_die
+
+
+
+=== TEST 9: a tick dispatches a call where no request exists: it runs through the call location on a request of its own (an upstream {} by name); its answer reaches the root context, which calls again from it
+--- http_config
+    wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
+    upstream ticked {
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+--- config
+    location /proxy-wasm-calls {
+        internal;
+        proxy_wasm_http_calls;
+        proxy_pass $proxy_wasm_call_url;
+        proxy_set_header Host $proxy_wasm_call_authority;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+    location /ticking {
+        proxy_wasm hostcalls '{"tick_period_ms": 100,
+  "on_tick": [{"op": "dispatch", "if_call": 1, "upstream": "ticked", "headers": [[":method", "GET"], [":path", "/up"], [":authority", "tick.test"]]}],
+  "on_root_http_call_response": [{"op": "get_body"},
+    {"op": "dispatch", "if_call": 1, "upstream": "127.0.0.1:$TEST_NGINX_SERVER_PORT", "headers": [[":path", "/up?second"], [":authority", "again.test"]]}]}';
+        return 200;
+    }
+    location = /up {
+        return 200 "up $http_host $request_method $args";
+    }
+    location = /t {
+        return 200 "t\n";
+    }
+--- request
+GET /t
+--- response_body
+t
+--- wait: 0.5
+--- grep_error_log eval: qr/hostcalls: (?:on_tick: dispatch|root on_http_call_response|on_root_http_call_response: (?:get_body|dispatch))[^,\n]*/
+--- grep_error_log_out eval
+qr/\Ahostcalls: on_tick: dispatch ticked -> Ok token=1
+hostcalls: root on_http_call_response token=1 num_headers=\d+ body_size=17 num_trailers=0 call=1
+hostcalls: on_root_http_call_response: get_body http_call_response_body -> Ok "up tick\.test GET "
+hostcalls: on_root_http_call_response: dispatch 127\.0\.0\.1:\d+ -> Ok token=2
+hostcalls: root on_http_call_response token=2 num_headers=\d+ body_size=24 num_trailers=0 call=2
+hostcalls: on_root_http_call_response: get_body http_call_response_body -> Ok "up again\.test GET second"
+\z/
+--- no_error_log
+[error]
+[alert]
+[crit]

@@ -59,6 +59,11 @@ http {
                                    "on_http_call_response": [{"op": "relay"}]}';
             proxy_pass http://127.0.0.1:$PORT/up;
         }
+        location /ticking {
+            proxy_wasm hostcalls '{"tick_period_ms": 100, "on_tick": [{"op": "dispatch", "if_call": 2, "upstream": "127.0.0.1:$PORT", "headers": [[":path", "/up"]]}],
+                                   "on_root_http_call_response": [{"op": "get_body"}]}';
+            return 200;
+        }
         location /count { proxy_wasm shared_state '{"count": {"key": "n", "metric": "requests_total"}}'; proxy_pass http://127.0.0.1:$PORT/up; }
         location /metrics { proxy_wasm_metrics; }
         location /bomb { proxy_wasm_failure open; proxy_wasm bomb; proxy_pass http://127.0.0.1:$PORT/up; }
@@ -98,6 +103,10 @@ get /metrics | grep -qx "requests_total 3" || fail "/metrics"
 # Traps (7 headers), growth past the cap, a fresh instance, recycling: every answer still comes from upstream.
 for _ in 1 2 3 4 5; do [ "$(get /bomb -H 'a: 1' -H 'b: 2' -H 'c: 3' -H 'd: 4')" = "up" ] || fail "/bomb"; done
 for _ in 1 2 3 4 5; do [ "$(get /bomb)" = "up" ] || fail "/bomb after traps"; done
+
+# A tick's call (no request: a request of its own) was answered to the root context.
+for _ in $(seq 50); do grep -q 'on_root_http_call_response: get_body http_call_response_body -> Ok "up' "$PREFIX/logs/error.log" && break; sleep 0.2; done
+grep -q 'on_root_http_call_response: get_body http_call_response_body -> Ok "up' "$PREFIX/logs/error.log" || fail "/ticking: no answer to the tick's call"
 
 kill -QUIT "$VG"
 rc=0; wait "$VG" || rc=$?

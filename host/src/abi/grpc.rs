@@ -41,11 +41,11 @@ pub(crate) fn proxy_grpc_call(
             host_log(caller, LogLevel::Error, msg.as_bytes());
             Err(Stop::Status(s))
         };
-        let Some(context_id) = caller.data().stream else {
+        let Some(context_id) = caller.data().stream.or(caller.data().running_root) else {
             return refuse(
                 &mut caller,
                 Status::InternalFailure,
-                "only a request callback can dispatch a gRPC call in this host",
+                "gRPC calls are dispatched from request callbacks, ticks, queue deliveries and call answers",
             );
         };
         let state = caller.data();

@@ -225,11 +225,11 @@ pub(crate) fn proxy_http_call(
             host_log(caller, LogLevel::Error, msg.as_bytes());
             Err(Stop::Status(s))
         };
-        let Some(context_id) = caller.data().stream else {
+        let Some(context_id) = caller.data().stream.or(caller.data().running_root) else {
             return refuse(
                 &mut caller,
                 Status::InternalFailure,
-                "only a request callback can dispatch an HTTP call in this host",
+                "HTTP calls are dispatched from request callbacks, ticks, queue deliveries and call answers",
             );
         };
         let outstanding = caller

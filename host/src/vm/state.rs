@@ -61,6 +61,8 @@ pub(crate) struct HostState {
     pub(crate) effective_context: u32,
     /// The HTTP context whose callback is running (HTTP calls dispatched now belong to it).
     pub(crate) stream: Option<u32>,
+    /// The root context whose tick, queue delivery or call answer is running (calls dispatched now are its).
+    pub(crate) running_root: Option<u32>,
     /// HTTP calls dispatched during the current callback.
     pub(crate) dispatched: Vec<HttpCall>,
     /// Outstanding HTTP calls: token -> HTTP context id.
@@ -119,6 +121,7 @@ impl HostState {
             contexts: IdMap::default(),
             effective_context: 0,
             stream: None,
+            running_root: None,
             dispatched: Vec::new(),
             pending_calls: IdMap::default(),
             next_token: 0,

@@ -45,6 +45,10 @@
 //! - `foreign` {`name`, `args`?}: `proxy_call_foreign_function`; logs `foreign "<name>" -> Ok "<result>"` or
 //!   the status
 //!
+//! `tick_period_ms` asks for ticks; `on_tick` steps run at each (`"if_call": k` at the k-th); a call dispatched
+//! there is the root context's, and its answer runs `on_root_http_call_response` (logged as `root
+//! on_http_call_response token=...`).
+//!
 //! `on_http_call_response` logs `on_http_call_response token=<t> num_headers=<h> body_size=<b>
 //! num_trailers=<n> call=<k>` (k counts the responses this context received, from 1) and runs its steps; a
 //! step with `"if_call": k` runs only for the k-th response.
@@ -313,6 +317,13 @@ struct Config {
     on_log: Vec<Step>,
     #[serde(default)]
     on_http_call_response: Vec<Step>,
+    /// Ask for ticks at this period (set in `on_configure`).
+    tick_period_ms: Option<u64>,
+    #[serde(default)]
+    on_tick: Vec<Step>,
+    /// The steps for the answer of a call the root context dispatched (from `on_tick`).
+    #[serde(default)]
+    on_root_http_call_response: Vec<Step>,
 }
 
 impl Config {
@@ -326,6 +337,8 @@ impl Config {
             &self.on_response_body,
             &self.on_log,
             &self.on_http_call_response,
+            &self.on_tick,
+            &self.on_root_http_call_response,
         ];
         for step in all.into_iter().flatten() {
             match &step.op {
@@ -849,14 +862,46 @@ fn buffer_of(buffer: &Option<TypeRef>, call: &Call) -> Option<(u32, String)> {
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { config: Rc::default() }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(Root { config: Rc::default(), ticks: 0, responses: 0 })
+    });
 }}
 
 struct Root {
     config: Rc<Config>,
+    /// Ticks so far (`"if_call": k` in `on_tick` runs at the k-th).
+    ticks: u32,
+    /// Answers of the root context's own calls so far.
+    responses: u32,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        num_trailers: usize,
+    ) {
+        self.responses += 1;
+        log(
+            LogLevel::Info,
+            &format!(
+                "hostcalls: root on_http_call_response token={token_id} num_headers={num_headers} body_size={body_size} num_trailers={num_trailers} call={}",
+                self.responses
+            ),
+        );
+        let call = Call {
+            name: "on_root_http_call_response",
+            body_size,
+            end_of_stream: true,
+            body_buffer: Some(4),
+            call: Some(self.responses),
+        };
+        let config = self.config.clone();
+        run(&config.on_root_http_call_response, &call);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, size: usize) -> bool {
@@ -892,8 +937,27 @@ impl RootContext for Root {
             );
             run(&config.on_configure, &call);
         }
+        if let Some(ms) = config.tick_period_ms {
+            self.set_tick_period(std::time::Duration::from_millis(ms));
+        }
         self.config = Rc::new(config);
         true
+    }
+
+    fn on_tick(&mut self) {
+        if self.config.on_tick.is_empty() {
+            return;
+        }
+        self.ticks += 1;
+        let call = Call {
+            name: "on_tick",
+            body_size: 0,
+            end_of_stream: true,
+            body_buffer: None,
+            call: Some(self.ticks),
+        };
+        let config = self.config.clone();
+        run(&config.on_tick, &call);
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
