@@ -14,7 +14,7 @@ MODULES_DIR   := /usr/share/nginx/modules
 DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
                  lua-resty-lrucache lua-cjson lua-yaml libclang-dev clang wrk curl \
                  clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libjsmn-dev valgrind \
-                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev python3-grpcio
+                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev python3-grpcio dnsmasq-base
 AS_DIR        := t/plugins/fault_injection_as
 C_DIR         := t/plugins/fault_injection_c
 WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-debug
@@ -43,7 +43,7 @@ define check_signature
 	fi
 endef
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-grpc test-nginx run bench profile lint clean fuzz memcheck soak
+.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-grpc test-resolver test-nginx run bench profile lint clean fuzz memcheck soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -107,7 +107,7 @@ t/plugins/hostile_as.wasm: $(AS_DIR)/node_modules/.installed $(AS_DIR)/assembly/
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
-test: lint build plugins test-unit test-reload test-kill test-panic test-grpc memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
+test: lint build plugins test-unit test-reload test-kill test-panic test-grpc test-resolver memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
 
 SOAK_REQUESTS ?= 100000
 soak: build plugins ## SOAK_REQUESTS (default 100000) requests through a plugin that panics on every one, failure policy closed then open: the worker never changes, every answer is 500 / 200 (not part of make test)
@@ -131,6 +131,9 @@ test-panic: ## one module entry point of each kind made to panic: nginx -t fails
 
 test-grpc: ## unary gRPC calls to a real gRPC server (grpcio) on both entrances: a reply, a status, a cancel, the server gone
 	t/grpc/run.sh
+
+test-resolver: ## HTTP calls to host names through nginx's resolver (Debian's dnsmasq answers them) on both entrances
+	t/resolver/run.sh
 
 test-kill: ## workers killed with SIGKILL under wrk traffic: the others keep answering, a shared counter matches its metric
 	t/kill/run.sh
