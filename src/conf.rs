@@ -38,6 +38,8 @@ pub(crate) struct MainConf {
     pub plugins: Vec<DeclaredPlugin>,
     /// Locations marked `proxy_wasm_http_calls`, in configuration order.
     pub call_locations: Vec<crate::http_call::CallLocation>,
+    /// Plugins run as services (`proxy_wasm_service`).
+    pub services: Vec<Service>,
 }
 
 /// One `proxy_wasm` directive: a configured root context of a declared plugin.
@@ -400,4 +402,94 @@ fn call_location(cf: *mut ngx_conf_t, conf: *mut c_void, name: &str, grpc: bool)
         grpc,
     });
     NGX_CONF_OK
+}
+
+/// A plugin run as a service (`proxy_wasm_service`): its root context, configured, in every worker or in one.
+pub(crate) struct Service {
+    pub root: Option<RootContext>,
+    pub singleton: bool,
+}
+
+/// `proxy_wasm_service NAME [CONFIGURATION] [singleton];` (context: http): a declared plugin's root context
+/// that no location attaches, started in every worker (ticks, queue items, calls), or with `singleton` in one.
+pub(crate) extern "C" fn cmd_proxy_wasm_service(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_service", || {
+        // SAFETY: registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf.
+        let main = unsafe { &mut *(conf as *mut MainConf) };
+        let a = args(cf);
+        let name = text(&a[1]);
+        let configuration = a.get(2).map(|s| s.as_bytes()).unwrap_or(b"");
+        let singleton = match a.get(3).map(|s| s.as_bytes()) {
+            None => false,
+            Some(b"singleton") => true,
+            Some(other) => {
+                ngx_conf_log_error!(
+                    NGX_LOG_EMERG,
+                    cf,
+                    "invalid parameter \"{}\" in \"proxy_wasm_service\": only \"singleton\" may follow the configuration",
+                    String::from_utf8_lossy(other)
+                );
+                return NGX_CONF_ERROR;
+            }
+        };
+        let Some(declared) = main.plugins.iter().find(|p| p.name == name) else {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "unknown wasm plugin \"{name}\": declare it with \"wasm_plugin {name} <path>;\" first"
+            );
+            return NGX_CONF_ERROR;
+        };
+        match declared
+            .plugin
+            .configure(configuration, &mut *cycle_backend())
+        {
+            Ok(root) => {
+                main.services.push(Service {
+                    root: Some(root),
+                    singleton,
+                });
+                NGX_CONF_OK
+            }
+            Err(e) => {
+                ngx_conf_log_error!(
+                    NGX_LOG_EMERG,
+                    cf,
+                    "wasm plugin \"{name}\" refused its configuration: {e}"
+                );
+                NGX_CONF_ERROR
+            }
+        }
+    })
+}
+
+/// In a worker, before its instances start: let go of the singleton services another worker runs (worker 0
+/// runs them; a respawned worker 0 takes them again).
+pub(crate) fn detach_services_of_other_workers() {
+    // SAFETY: in a worker, after fork: the cycle's http configuration is complete and this process's own.
+    unsafe {
+        if ngx::ffi::ngx_worker == 0 {
+            return;
+        }
+        let conf_ctx = (*ngx::ffi::ngx_cycle).conf_ctx;
+        let http =
+            *conf_ctx.add(ngx::ffi::ngx_http_module.index) as *mut ngx::ffi::ngx_http_conf_ctx_t;
+        if http.is_null() {
+            return;
+        }
+        let index = <Module as ngx::http::HttpModule>::module().ctx_index;
+        let main = *(*http).main_conf.add(index) as *mut MainConf;
+        if main.is_null() {
+            return;
+        }
+        for service in (*main).services.iter_mut().filter(|s| s.singleton) {
+            if let Some(root) = service.root.take() {
+                root.detach();
+            }
+        }
+    }
 }

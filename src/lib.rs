@@ -32,8 +32,9 @@ use ngx::ffi::{
     ngx_array_push, ngx_command_t, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
     ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_http_phases_NGX_HTTP_LOG_PHASE, ngx_int_t,
     ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_2MORE, NGX_CONF_NOARGS, NGX_CONF_TAKE1,
-    NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
-    NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG,
+    NGX_CONF_TAKE12, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
+    NGX_LOG_EMERG,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::{ngx_conf_log_error, ngx_string};
@@ -130,7 +131,7 @@ unsafe impl HttpModuleLocationConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 10] = [
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 11] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
@@ -152,6 +153,14 @@ static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 10] = [
         type_: (ANY_LEVEL | NGX_CONF_TAKE12) as ngx_uint_t,
         set: Some(conf::cmd_proxy_wasm),
         conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_service"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE123) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm_service),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
         offset: 0,
         post: std::ptr::null_mut(),
     },
@@ -230,11 +239,13 @@ pub static mut ngx_http_proxy_wasm_module: ngx_module_t = ngx_module_t {
     ..ngx_module_t::default()
 };
 
-/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines, its own instance of
-/// every plugin the master loaded (configured again), and its timer for ticks and queue deliveries.
+/// Each worker (after fork) starts the epoch ticker that enforces plugin call deadlines, lets go of the singleton
+/// services another worker runs, starts its own instance of every plugin the master loaded (configured again),
+/// and its timer for ticks and queue deliveries.
 unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
     unwind::catch("init_process", Status::NGX_ERROR.into(), || {
         proxy_wasm_host::start_epoch_ticker();
+        conf::detach_services_of_other_workers();
         proxy_wasm_host::start_worker(&mut *backend::cycle_backend());
         timer::init_worker();
         pause::init_worker();

@@ -419,3 +419,56 @@ qr/\[emerg\] .*"proxy_wasm_http_calls" directive is duplicate: one location per 
 [error]
 [alert]
 [crit]
+
+
+
+
+=== TEST 15: a service of an undeclared plugin (t/directives/22-services.t TEST 4)
+--- http_config
+    lua_package_path "t/lib/?.lua;;";
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.print(require("nginx_t").check([[
+http {
+    proxy_wasm_service nothing;
+}
+]]))
+        }
+    }
+--- request
+GET /t
+--- timeout: 20
+--- response_body_like eval
+qr/\[emerg\] .*unknown wasm plugin "nothing": declare it with "wasm_plugin nothing <path>;" first in .*nginx\.conf:\d+\n/
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+
+=== TEST 16: a service with a third argument other than "singleton" (t/directives/22-services.t TEST 4)
+--- http_config
+    lua_package_path "t/lib/?.lua;;";
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.print(require("nginx_t").check([[
+http {
+    wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
+    proxy_wasm_service hostcalls '{}' once;
+}
+]]))
+        }
+    }
+--- request
+GET /t
+--- timeout: 20
+--- response_body_like eval
+qr/\[emerg\] .*invalid parameter "once" in "proxy_wasm_service": only "singleton" may follow the configuration in .*nginx\.conf:\d+\n/
+--- no_error_log
+[error]
+[alert]
+[crit]

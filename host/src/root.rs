@@ -31,6 +31,7 @@ impl Plugin {
             configuration,
             bound: RefCell::new(Bound { vm, id, generation }),
             tick: Cell::new((0, None)),
+            detached: Cell::new(false),
         });
         crate::schedule::register(&inner);
         Ok(RootContext { inner })
@@ -97,6 +98,8 @@ pub(crate) struct RootInner {
     pub(crate) bound: RefCell<Bound>,
     /// The tick period last seen (ms, 0 = none) and when the next tick is due (`schedule.rs`).
     pub(crate) tick: Cell<(u32, Option<Instant>)>,
+    /// Set by `RootContext::detach`: its end runs no callback.
+    detached: Cell<bool>,
 }
 
 impl RootInner {
@@ -126,6 +129,10 @@ impl Drop for RootInner {
         let bound = self.bound.borrow();
         let mut backend = default_backend();
         let mut vm = bound.vm.borrow_mut();
+        if self.detached.get() {
+            vm.forget_context(bound.id);
+            return;
+        }
         if let Err(e) = vm.end_context(&mut *backend, bound.id, false) {
             let plugin = vm.state().plugin.clone();
             backend.log(LogLevel::Error, &plugin, e.to_string().as_bytes());
@@ -141,6 +148,13 @@ pub struct RootContext {
 }
 
 impl RootContext {
+    /// Let go of this handle without running the context's end in its instance when it is the last one: a
+    /// proxy's worker drops a context it does not run (a singleton service another worker runs) this way,
+    /// before `start_worker`, so the plugin never sees it there.
+    pub fn detach(self) {
+        self.inner.detached.set(true);
+    }
+
     /// The context id in the instance the root context currently lives in.
     pub fn id(&self) -> u32 {
         self.inner.bound.borrow().id

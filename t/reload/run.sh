@@ -3,6 +3,8 @@
 # wrk keeps 10 connections busy; the plugin's configuration changes and nginx is reloaded (HUP) twice. Passes
 # when no request failed (each on its own connection: a keepalive connection idle at reload is closed by
 # design, which wrk would count as an error), every reload took effect, and the log has no [alert]/[crit]/[emerg].
+# Two services tick throughout (`proxy_wasm_service`): after the last reload the per-worker one ticks in both new
+# workers and the singleton in exactly one, each with the new configuration.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NGINX=${NGINX_BINARY:-/usr/sbin/nginx}
@@ -20,6 +22,9 @@ events {}
 http {
     access_log off;
     wasm_plugin fault_injection $PWD/t/plugins/fault_injection.wasm;
+    wasm_plugin hostcalls $PWD/t/plugins/hostcalls.wasm;
+    proxy_wasm_service hostcalls '{"tick_period_ms": 50, "on_tick": [{"op": "log", "msg": "each $1"}]}';
+    proxy_wasm_service hostcalls '{"tick_period_ms": 50, "on_tick": [{"op": "log", "msg": "one $1"}]}' singleton;
     server {
         listen 127.0.0.1:$PORT;
         location /t {
@@ -56,8 +61,12 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 [ "$got" = v3 ] || fail "the last reload did not take effect (got \"$got\")"
+sleep 0.5
+pids() { grep -E "on_tick: $1\$" "$PREFIX/logs/error.log" | grep -oE '\] [0-9]+#' | sort -u | wc -l; }
+[ "$(pids "each v3")" = 2 ] || fail "the per-worker service ticks in $(pids "each v3") new workers (2 expected)"
+[ "$(pids "one v3")" = 1 ] || fail "the singleton service ticks in $(pids "one v3") new workers (1 expected)"
 requests=$(grep -oE '^ +[0-9]+ requests' "$PREFIX/wrk.txt" | tr -dc 0-9)
 [ "${requests:-0}" -gt 100 ] || fail "too few requests: ${requests:-0}"
 ! grep -qE 'Non-2xx|Socket errors' "$PREFIX/wrk.txt" || fail "failed requests: $(grep -E 'Non-2xx|Socket errors' "$PREFIX/wrk.txt")"
 ! grep -E '\[(alert|crit|emerg|error)\]' "$PREFIX/logs/error.log" || fail "errors in the log"
-echo "ok - reload under traffic: $requests requests through 2 reloads, none failed"
+echo "ok - reload under traffic: $requests requests through 2 reloads, none failed; after them the services tick in 2 workers and in 1 (singleton)"
