@@ -64,6 +64,9 @@ pub(crate) struct RequestCtx {
     /// The body of a plugin's local response from `proxy_on_response_headers` (directive path), which the body
     /// filter sends instead of the response's own.
     pub substitute_body: Option<Vec<u8>>,
+    /// Dynamic metadata and filter state plugins set for this request where no nginx variable takes them
+    /// (`backend/properties.rs`): variable name, value.
+    pub properties: Vec<(Vec<u8>, Vec<u8>)>,
     /// Set on the subrequest performing an HTTP call: what it shares with the call (`http_call.rs`).
     pub call: Option<std::rc::Rc<std::cell::RefCell<crate::http_call::Capture>>>,
 }

@@ -21,6 +21,13 @@
 //! | `upstream.address` | `$upstream_addr` | no |
 //! | `ngx.<name>` | the nginx variable `$name` | yes, when the variable is changeable (`set $name '';`) |
 //! | `<name>` (one segment, none of the above) | the nginx variable `$name` (api7/wasm-nginx-module compatible) | yes, as above |
+//! | `metadata.filter_metadata.<namespace>.<key>` | what a plugin set for this request, else `$proxy_wasm_metadata_<namespace>_<key>` | yes |
+//! | `filter_state.<key>` | what a plugin set for this request, else `$proxy_wasm_filter_state_<key>` | yes |
+//!
+//! Envoy's dynamic metadata and filter state map to nginx variables (in their names every character but letters
+//! and digits becomes `_`, letters are lowercased), so an nginx user sets them with `set`, `map` or Lua
+//! (`ngx.var`), and reads what plugins wrote in logs and headers. A plugin's write goes to the variable when it
+//! is changeable (declared with `set`), else it is kept with the request for the other plugins to read.
 //!
 //! Envoy types some attributes as integers and serialises them as 8 little-endian bytes; this host returns
 //! every value as text (as ngx_wasm_module and api7/wasm-nginx-module do).
@@ -101,8 +108,69 @@ fn split_dotted<'a>(path: &[&'a [u8]]) -> Vec<&'a [u8]> {
     }
 }
 
+/// The nginx variable a dynamic-metadata or filter-state path maps to (see the table above).
+fn dynamic_variable(path: &[&[u8]]) -> Option<Vec<u8>> {
+    let joined = path.join(&b'.');
+    let (prefix, rest): (&[u8], &[u8]) =
+        if let Some(rest) = joined.strip_prefix(b"metadata.filter_metadata.".as_slice()) {
+            (b"proxy_wasm_metadata_", rest)
+        } else if let Some(rest) = joined.strip_prefix(b"filter_state.".as_slice()) {
+            (b"proxy_wasm_filter_state_", rest)
+        } else {
+            return None;
+        };
+    if rest.is_empty() || prefix.len() + rest.len() > limits::MAX_VARIABLE_NAME {
+        return None;
+    }
+    let name = rest.iter().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            b'_'
+        }
+    });
+    Some(prefix.iter().copied().chain(name).collect())
+}
+
 impl RequestBackend {
+    /// A value a plugin set for this request under `name` (a dynamic-metadata or filter-state variable name).
+    fn kept(&self, name: &[u8]) -> Option<Vec<u8>> {
+        // SAFETY: `r` is live; the reference does not outlive this call.
+        let rctx = unsafe { crate::request::existing_request_ctx(self.r) }?;
+        rctx.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn keep(&self, name: Vec<u8>, value: &[u8]) -> Result<(), Status> {
+        // SAFETY: `r` is live; the reference does not outlive this call.
+        let rctx = unsafe { crate::request::request_ctx(self.r) }.ok_or(Status::InternalFailure)?;
+        match rctx.properties.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => *v = value.to_vec(),
+            None => rctx.properties.push((name, value.to_vec())),
+        }
+        Ok(())
+    }
+
+    /// Whether `$name` exists and may be assigned (declared with `set`).
+    fn changeable(&self, name: &[u8]) -> bool {
+        let mut lc = name.to_ascii_lowercase();
+        // SAFETY: `r` is live; the core module's main conf and its variables hash exist for every request.
+        unsafe {
+            let cmcf = *(*self.r).main_conf.add(ngx_http_core_module.ctx_index)
+                as *mut ngx_http_core_main_conf_t;
+            let key = ngx_hash_key(lc.as_mut_ptr(), lc.len());
+            let v = ngx_hash_find(&mut (*cmcf).variables_hash, key, lc.as_mut_ptr(), lc.len())
+                as *mut ngx_http_variable_t;
+            !v.is_null() && (*v).flags as u32 & NGX_HTTP_VAR_CHANGEABLE != 0
+        }
+    }
+
     pub(super) fn property(&mut self, path: &[&[u8]]) -> Option<Vec<u8>> {
+        if let Some(name) = dynamic_variable(path) {
+            return self.kept(&name).or_else(|| self.variable(&name));
+        }
         let path = split_dotted(path);
         match path.as_slice() {
             [b"ngx", name] => self.variable(name),
@@ -132,6 +200,13 @@ impl RequestBackend {
         path: &[&[u8]],
         value: &[u8],
     ) -> Result<(), Status> {
+        if let Some(name) = dynamic_variable(path) {
+            return if self.changeable(&name) {
+                self.set_variable(&name, value)
+            } else {
+                self.keep(name, value)
+            };
+        }
         let path = split_dotted(path);
         let name = match path.as_slice() {
             [b"ngx", name] => *name,
