@@ -43,7 +43,7 @@ define check_signature
 	fi
 endef
 
-.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-grpc test-resolver test-nginx run bench profile lint clean fuzz memcheck soak
+.PHONY: help deps configure build plugins test test-unit test-reload test-kill test-panic test-grpc test-resolver test-cache test-nginx run bench profile lint clean fuzz memcheck soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -107,7 +107,7 @@ t/plugins/hostile_as.wasm: $(AS_DIR)/node_modules/.installed $(AS_DIR)/assembly/
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
 
-test: lint build plugins test-unit test-reload test-kill test-panic test-grpc test-resolver memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
+test: lint build plugins test-unit test-reload test-kill test-panic test-grpc test-resolver test-cache memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
 
 SOAK_REQUESTS ?= 100000
 soak: build plugins ## SOAK_REQUESTS (default 100000) requests through a plugin that panics on every one, failure policy closed then open: the worker never changes, every answer is 500 / 200 (not part of make test)
@@ -134,6 +134,9 @@ test-grpc: ## unary gRPC calls to a real gRPC server (grpcio) on both entrances:
 
 test-resolver: ## HTTP calls to host names through nginx's resolver (Debian's dnsmasq answers them) on both entrances
 	t/resolver/run.sh
+
+test-cache: ## compiled code kept on disk (proxy_wasm_cache): miss, hit, a corrupted entry, a changed plugin, nginx -t cold/warm times
+	t/cache/run.sh
 
 test-kill: ## workers killed with SIGKILL under wrk traffic: the others keep answering, a shared counter matches its metric
 	t/kill/run.sh

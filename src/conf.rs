@@ -493,3 +493,40 @@ pub(crate) fn detach_services_of_other_workers() {
         }
     }
 }
+
+/// `proxy_wasm_cache PATH;` (context: http, before the `wasm_plugin` lines): keep plugins' compiled code in PATH
+/// (relative to nginx's prefix; created with mode 0700), so that starts, `nginx -t` and reloads load it instead
+/// of compiling again.
+pub(crate) extern "C" fn cmd_proxy_wasm_cache(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    crate::unwind::directive(cf, "proxy_wasm_cache", || {
+        // SAFETY: registered with NGX_HTTP_MAIN_CONF_OFFSET, so `conf` is our main conf.
+        let main = unsafe { &mut *(conf as *mut MainConf) };
+        if !main.plugins.is_empty() {
+            ngx_conf_log_error!(
+                NGX_LOG_EMERG,
+                cf,
+                "\"proxy_wasm_cache\" must come before the \"wasm_plugin\" lines (they compile where they stand)"
+            );
+            return NGX_CONF_ERROR;
+        }
+        let mut path = args(cf)[1];
+        // SAFETY: `cf` is valid while its directive is parsed; nginx allocates the full name in the cycle pool.
+        if unsafe { ngx::ffi::ngx_conf_full_name((*cf).cycle, &mut path, 0) }
+            != ngx::ffi::NGX_OK as isize
+        {
+            return NGX_CONF_ERROR;
+        }
+        let dir = std::path::PathBuf::from(text(&path));
+        match proxy_wasm_host::set_cache_dir(Some(&dir)) {
+            Ok(()) => NGX_CONF_OK,
+            Err(e) => {
+                ngx_conf_log_error!(NGX_LOG_EMERG, cf, "proxy_wasm_cache: {}", e);
+                NGX_CONF_ERROR
+            }
+        }
+    })
+}

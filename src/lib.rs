@@ -92,10 +92,13 @@ fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     Status::NGX_OK.into()
 }
 
-/// The module's variables: `$proxy_wasm_call_url`, `$proxy_wasm_call_authority`, `$proxy_wasm_call_host`
+/// A configuration starts without a compiled-code directory (`proxy_wasm_cache`). The module's variables:
+/// `$proxy_wasm_call_url`, `$proxy_wasm_call_authority`, `$proxy_wasm_call_host`
 /// (values for the subrequest of an HTTP call, `http_call.rs`).
 unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     unwind::catch("preconfiguration", Status::NGX_ERROR.into(), || {
+        // Each configuration (a reload's too) starts without a compiled-code directory until it names one.
+        let _ = proxy_wasm_host::set_cache_dir(None);
         let names = [
             ngx_string!("proxy_wasm_call_url"),
             ngx_string!("proxy_wasm_call_authority"),
@@ -131,12 +134,20 @@ unsafe impl HttpModuleLocationConf for Module {
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
-static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 11] = [
+static mut NGX_HTTP_PROXY_WASM_COMMANDS: [ngx_command_t; 12] = [
     ngx_command_t {
         name: ngx_string!("wasm_vm"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
         set: Some(cmd_wasm_vm),
         conf: 0,
+        offset: 0,
+        post: std::ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("proxy_wasm_cache"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(conf::cmd_proxy_wasm_cache),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
         offset: 0,
         post: std::ptr::null_mut(),
     },

@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use wasmtime::{InstancePre, Module};
+use wasmtime::InstancePre;
 
 use crate::engine::engine;
 use crate::error::Error;
@@ -51,8 +51,9 @@ fn key(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// The compiled form of `bytes`: from the cache, or compiled now (outside the lock) and kept.
-pub(crate) fn compile(bytes: &[u8]) -> Result<Arc<Compiled>, Error> {
+/// The compiled form of `bytes`: from the cache, or compiled now (outside the lock, or read from the disk cache)
+/// and kept; `note` receives the disk cache's lines to log.
+pub(crate) fn compile(bytes: &[u8], note: &mut dyn FnMut(String)) -> Result<Arc<Compiled>, Error> {
     let key = key(bytes);
     let lookup = |cache: &[Entry]| {
         cache
@@ -63,7 +64,7 @@ pub(crate) fn compile(bytes: &[u8]) -> Result<Arc<Compiled>, Error> {
     if let Some(hit) = lookup(&CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
         return Ok(hit);
     }
-    let compiled = Arc::new(compile_now(bytes)?);
+    let compiled = Arc::new(compile_now(bytes, note)?);
     COMPILATIONS.fetch_add(1, Ordering::Relaxed);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     // Another thread may have compiled the same bytes meanwhile: keep one.
@@ -80,11 +81,12 @@ pub(crate) fn compile(bytes: &[u8]) -> Result<Arc<Compiled>, Error> {
 }
 
 /// Compile and link a plugin. Fails with a message naming what is wrong with the file.
-fn compile_now(bytes: &[u8]) -> Result<Compiled, Error> {
+fn compile_now(bytes: &[u8], note: &mut dyn FnMut(String)) -> Result<Compiled, Error> {
     if !bytes.starts_with(b"\0asm") && !bytes.starts_with(b"(module") {
         return Err(Error::Load("not a WebAssembly module".into()));
     }
-    let module = Module::new(engine(), bytes).map_err(|e| Error::Load(format!("{e:#}")))?;
+    let module = crate::disk_cache::module(engine(), bytes, note)
+        .map_err(|e| Error::Load(format!("{e:#}")))?;
     let abi = module
         .exports()
         .filter_map(|e| AbiVersion::from_export(e.name()))

@@ -178,7 +178,9 @@ impl Plugin {
         options: PluginOptions,
         backend: &mut dyn Backend,
     ) -> Result<Plugin, Error> {
-        let compiled = crate::cache::compile(wasm)?;
+        let compiled = crate::cache::compile(wasm, &mut |msg| {
+            backend.log(LogLevel::Warn, name, msg.as_bytes())
+        })?;
         if !compiled.stubbed.is_empty() {
             let msg = format!(
                 "imports host functions this host does not offer, linked as stubs answering Unimplemented: {}",

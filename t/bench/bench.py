@@ -35,8 +35,8 @@ PLUGIN = os.environ.get("BENCH_PLUGIN", "fault_injection.wasm")
 SOAK = int(os.environ.get("BENCH_SOAK", "1000000"))
 ROUTES = [
     ("/limit", "nginx return 200 (ceiling)"),
-    ("/lua", "native Lua fault injection"),
-    ("/wasm-lua", "Wasm through Lua (APISIX path)"),
+    ("/lua", "native Lua fault injection (access + header filter)"),
+    ("/wasm-lua", "Wasm through Lua, APISIX shape (access + header-filter calls)"),
     ("/wasm-directive", "Wasm through directives"),
     ("/wasm-as", "same, plugin in AssemblyScript"),
     ("/wasm-c", "same, plugin in C"),
