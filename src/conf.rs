@@ -112,7 +112,7 @@ fn full_path(cf: *mut ngx_conf_t, path: &str) -> String {
     format!("{prefix}{path}")
 }
 
-/// `wasm_plugin NAME PATH [vm_config=STRING] [time_limit=TIME] [memory_limit=SIZE];`
+/// `wasm_plugin NAME PATH [vm_config=STRING] [root_id=STRING] [time_limit=TIME] [memory_limit=SIZE];`
 pub(crate) extern "C" fn cmd_wasm_plugin(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
@@ -140,11 +140,15 @@ fn cmd_wasm_plugin_inner(
     }
     let path = full_path(cf, &text(&a[2]));
     let mut vm_config: &[u8] = b"";
+    let mut root_id: &[u8] = b"";
     let mut options = PluginOptions::default();
     for arg in &a[3..] {
         let arg = arg.as_bytes();
         let parsed = if let Some(v) = arg.strip_prefix(b"vm_config=") {
             vm_config = v;
+            true
+        } else if let Some(v) = arg.strip_prefix(b"root_id=") {
+            root_id = v;
             true
         } else if let Some(v) = arg.strip_prefix(b"time_limit=") {
             parse_ms(v).map(|ms| options.time_limit_ms = ms).is_some()
@@ -157,7 +161,7 @@ fn cmd_wasm_plugin_inner(
             ngx_conf_log_error!(
                 NGX_LOG_EMERG,
                 cf,
-                "wasm plugin \"{name}\": invalid parameter \"{}\" (expected vm_config=, time_limit=, memory_limit=)",
+                "wasm plugin \"{name}\": invalid parameter \"{}\" (expected vm_config=, root_id=, time_limit=, memory_limit=)",
                 String::from_utf8_lossy(arg)
             );
             return NGX_CONF_ERROR;
@@ -176,6 +180,7 @@ fn cmd_wasm_plugin_inner(
     };
     match Plugin::load_with(&name, &wasm, vm_config, options, &mut *cycle_backend()) {
         Ok(plugin) => {
+            plugin.set_root_id(&String::from_utf8_lossy(root_id));
             main.plugins.push(DeclaredPlugin { name, plugin });
             NGX_CONF_OK
         }

@@ -183,6 +183,27 @@ pub unsafe extern "C" fn ngx_proxy_wasm_load(
     })
 }
 
+/// Name a loaded plugin's root id (`plugin_root_id`; `resty.proxy-wasm` passes the name given to `load`, as
+/// api7's module does).
+///
+/// # Safety
+/// `plugin` must come from `ngx_proxy_wasm_load`; `id` must point to `id_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ngx_proxy_wasm_set_root_id(
+    plugin: *mut c_void,
+    id: *const u8,
+    id_len: usize,
+) {
+    guarded("ngx_proxy_wasm_set_root_id", (), || {
+        if plugin.is_null() {
+            return;
+        }
+        // SAFETY: guaranteed by the caller.
+        let (plugin, id) = unsafe { (&*(plugin as *const Plugin), bytes_raw(id, id_len)) };
+        plugin.set_root_id(&String::from_utf8_lossy(id));
+    })
+}
+
 /// Free a plugin returned by `ngx_proxy_wasm_load`.
 ///
 /// # Safety

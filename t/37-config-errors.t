@@ -269,7 +269,7 @@ http {
 GET /t
 --- timeout: 20
 --- response_body_like eval
-qr/\[emerg\] .*wasm plugin "fault_injection": invalid parameter "time_limit=soon" \(expected vm_config=, time_limit=, memory_limit=\) in .*nginx.conf:\d+\n/
+qr/\[emerg\] .*wasm plugin "fault_injection": invalid parameter "time_limit=soon" \(expected vm_config=, root_id=, time_limit=, memory_limit=\) in .*nginx.conf:\d+\n/
 --- no_error_log
 [error]
 [alert]

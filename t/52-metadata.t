@@ -1,6 +1,6 @@
 # Envoy's dynamic metadata and filter state through the Lua API: the same mapping to nginx variables as
 # t/directives/23-metadata.t; Lua sets them with ngx.var (declared with `set`) and reads what plugins wrote.
-# Plugin: t/plugins/hostcalls.
+# Also plugin_root_id (the name given to wasm.load, as on api7). Plugin: t/plugins/hostcalls.
 use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
@@ -96,6 +96,41 @@ get_property filter_state.tenant -> Ok "acme"
 GET /t
 --- response_body
 user=ada
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 4: plugin_root_id is the name given to wasm.load, as on api7's module, or the root_id given as its fourth argument ("" as on Envoy)
+--- http_config
+    lua_package_path "lua/?.lua;;";
+    init_worker_by_lua_block {
+        local wasm = require("resty.proxy-wasm")
+        local conf = [=[{"on_request_headers": [{"op": "get_property", "path": ["plugin_root_id"]}]}]=]
+        local named = assert(wasm.load("myplugin", "t/plugins/hostcalls.wasm"))
+        local envoy = assert(wasm.load("other", "t/plugins/hostcalls.wasm", nil, ""))
+        package.loaded.a = assert(wasm.on_configure(named, conf))
+        package.loaded.b = assert(wasm.on_configure(envoy, conf))
+    }
+--- config
+    location /t {
+        access_by_lua_block {
+            local wasm = require("resty.proxy-wasm")
+            assert(wasm.on_http_request_headers(package.loaded.a))
+            assert(wasm.on_http_request_headers(package.loaded.b))
+        }
+        content_by_lua_block { ngx.say("content") }
+    }
+--- request
+GET /t
+--- response_body
+content
+--- grep_error_log eval: qr/get_property plugin_root_id [^,]*/
+--- grep_error_log_out
+get_property plugin_root_id -> Ok "myplugin"
+get_property plugin_root_id -> Ok ""
 --- no_error_log
 [error]
 [alert]

@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     compiled: Arc<Compiled>,
     vm_configuration: Rc<[u8]>,
     options: PluginOptions,
+    /// What `plugin_root_id` answers in every instance (`Plugin::set_root_id`).
+    root_id: RefCell<Rc<str>>,
     current: RefCell<SharedVm>,
     /// Bumped each time a fresh instance replaces a trapped one.
     generation: Cell<u64>,
@@ -78,14 +80,16 @@ pub fn start_worker(backend: &mut dyn Backend) {
 impl Shared {
     /// A new instance of the plugin, made from its linked module.
     fn instantiate(&self, backend: &mut dyn Backend) -> Result<Vm, Error> {
-        Vm::instantiate(
+        let mut vm = Vm::instantiate(
             self.name.clone(),
             &self.compiled.pre,
             self.compiled.abi,
             self.vm_configuration.clone(),
             self.options,
             backend,
-        )
+        )?;
+        vm.state().root_id = self.root_id.borrow().clone();
+        Ok(vm)
     }
 
     /// The instance to use now, with its generation: the current one, or a fresh one when it trapped or was
@@ -204,6 +208,7 @@ impl Plugin {
                 compiled,
                 vm_configuration,
                 options,
+                root_id: RefCell::new(Rc::from("")),
                 current: RefCell::new(Rc::new(RefCell::new(vm))),
                 generation: Cell::new(0),
                 crashes: RefCell::new(VecDeque::new()),
@@ -223,6 +228,14 @@ impl Plugin {
 
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    /// Name the plugin's root id (`plugin_root_id`, empty by default as on Envoy): runtimes that register root
+    /// contexts by name (AssemblyScript's) look theirs up by it when a root context is created.
+    pub fn set_root_id(&self, root_id: &str) {
+        let id: Rc<str> = Rc::from(root_id);
+        *self.shared.root_id.borrow_mut() = id.clone();
+        self.shared.current.borrow().borrow_mut().state().root_id = id;
     }
 
     pub fn abi_version(&self) -> AbiVersion {

@@ -63,6 +63,7 @@ typedef struct {
 void *ngx_proxy_wasm_load(const char *name, size_t name_len, const char *code, size_t code_len,
                           const char *vm_config, size_t vm_config_len);
 void ngx_proxy_wasm_unload(void *plugin);
+void ngx_proxy_wasm_set_root_id(void *plugin, const char *id, size_t id_len);
 void *ngx_proxy_wasm_on_configure(void *plugin, const char *conf, size_t conf_len);
 void ngx_proxy_wasm_delete_plugin_ctx(void *ctx);
 int ngx_proxy_wasm_on_http(void *r, void *ctx, int phase, const char *body, size_t body_len, int eof,
@@ -108,8 +109,9 @@ local _M = {
     pause_timeout = 60,
 }
 
--- Load a plugin; `vm_config` (optional) is the VM configuration its proxy_on_vm_start reads.
-function _M.load(name, path, vm_config)
+-- Load a plugin; `vm_config` (optional) is the VM configuration its proxy_on_vm_start reads; `root_id`
+-- (optional) what `plugin_root_id` answers, `name` by default as on api7's module (Envoy's default is "").
+function _M.load(name, path, vm_config, root_id)
     if type(name) ~= "string" or name == "" then
         return nil, "bad name"
     end
@@ -119,7 +121,11 @@ function _M.load(name, path, vm_config)
     if vm_config ~= nil and type(vm_config) ~= "string" then
         return nil, "bad vm_config"
     end
+    if root_id ~= nil and type(root_id) ~= "string" then
+        return nil, "bad root_id"
+    end
     vm_config = vm_config or ""
+    root_id = root_id or name
     local f, err = io_open(path, "rb")
     if not f then
         return nil, err
@@ -134,6 +140,7 @@ function _M.load(name, path, vm_config)
     if plugin == nil then
         return nil, "failed to load wasm plugin"
     end
+    C.ngx_proxy_wasm_set_root_id(plugin, root_id, #root_id)
     return ffi_gc(plugin, C.ngx_proxy_wasm_unload)
 end
 

@@ -2,7 +2,7 @@
 # on the directive path: they read nginx variables ($proxy_wasm_metadata_<namespace>_<key>,
 # $proxy_wasm_filter_state_<key>; other characters become `_`) an nginx user sets with `set` or `map`; a plugin's
 # write goes to such a variable when it is declared (nginx then sees it), else it stays with the request for the
-# next plugins. Plugin: t/plugins/hostcalls. The same through Lua: t/52-metadata.t.
+# next plugins; and plugin_root_id (root_id=). Plugin: t/plugins/hostcalls. The same through Lua: t/52-metadata.t.
 use Test::Nginx::Socket 'no_plan';
 
 log_level('info');
@@ -85,6 +85,34 @@ GET /t
 X-User: user=ada
 --- response_body
 up
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 4: plugin_root_id is what root_id= names (a runtime that registers root contexts by name finds its own), "" by default as on Envoy
+--- http_config
+    wasm_plugin named ../../t/plugins/hostcalls.wasm root_id=gateway;
+    wasm_plugin unnamed ../../t/plugins/hostcalls.wasm;
+--- config
+    location /t {
+        proxy_wasm named '{"on_request_headers": [{"op": "get_property", "path": ["plugin_root_id"]}]}';
+        proxy_wasm unnamed '{"on_request_headers": [{"op": "get_property", "path": ["plugin_root_id"]}]}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up {
+        return 200 "up\n";
+    }
+--- request
+GET /t
+--- response_body
+up
+--- grep_error_log eval: qr/get_property plugin_root_id [^,]*/
+--- grep_error_log_out
+get_property plugin_root_id -> Ok "gateway"
+get_property plugin_root_id -> Ok ""
 --- no_error_log
 [error]
 [alert]

@@ -27,7 +27,8 @@ pub(crate) fn proxy_get_property(
         let segs = segments(&path);
         let value = match segs.as_slice() {
             [b"plugin_name"] => Some(caller.data().plugin.as_bytes().to_vec()),
-            [b"plugin_root_id"] | [b"plugin_vm_id"] => Some(Vec::new()),
+            [b"plugin_root_id"] => Some(caller.data().root_id.as_bytes().to_vec()),
+            [b"plugin_vm_id"] => Some(Vec::new()),
             _ => {
                 let backend = caller.data_mut().backend().ok_or(Status::InternalFailure)?;
                 backend.get_property(&segs)

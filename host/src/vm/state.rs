@@ -46,6 +46,8 @@ pub(crate) struct QueueWatch {
 /// The data of a plugin's `Store`.
 pub(crate) struct HostState {
     pub(crate) plugin: Rc<str>,
+    /// What `plugin_root_id` answers (`Plugin::set_root_id`; empty unless the proxy names one).
+    pub(crate) root_id: Rc<str>,
     pub(crate) memory: Option<Memory>,
     pub(crate) allocate: Option<TypedFunc<i32, i32>>,
     /// The proxy services of the call in progress; set by `Vm::call` and cleared when it returns.
@@ -111,6 +113,7 @@ impl HostState {
     ) -> HostState {
         HostState {
             plugin,
+            root_id: Rc::from(""),
             memory: None,
             allocate: None,
             backend: None,

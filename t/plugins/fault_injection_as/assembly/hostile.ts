@@ -118,4 +118,7 @@ class Hostile extends Context {
 }
 
 // The host answers "" for the `plugin_root_id` property: register the root context under that name.
+// Registered under "" (directives) and under "hostile_as", the name the Lua tests load it with (the Lua path's
+// `plugin_root_id` is that name, as on api7's module).
 registerRootContext((context_id: u32): RootContext => { return new HostileRoot(context_id); }, "");
+registerRootContext((context_id: u32): RootContext => { return new HostileRoot(context_id); }, "hostile_as");

@@ -99,4 +99,11 @@ class FaultInjection extends Context {
 }
 
 // The host answers "" for the `plugin_root_id` property: register the root context under that name.
-registerRootContext((context_id: u32): RootContext => { return new FaultInjectionRoot(context_id); }, "");
+// The AssemblyScript runtime finds its root context by the host's `plugin_root_id`: "" where the host names none
+// (Envoy's default, this module's directives), the name given to `wasm.load` on the Lua path (as on api7's
+// module). Real plugins register under the name they are deployed with; this one under each name its tests and
+// the demo load it with.
+const rootIds = ["", "wasm_fault_injection_as", "wasm_fault_injection", "as"];
+for (let i = 0; i < rootIds.length; i++) {
+  registerRootContext((context_id: u32): RootContext => { return new FaultInjectionRoot(context_id); }, rootIds[i]);
+}
