@@ -184,10 +184,11 @@ run: build plugins ## run the demo: nginx in the foreground with the fault-injec
 	$(NGINX_BINARY) -p $(CURDIR)/build/demo/ -c $(CURDIR)/nginx-conf/demo.conf -g 'daemon off;' \
 	    -e $(CURDIR)/build/demo/logs/error.log
 
-bench: build plugins ## host-core micro-benchmarks, then the side-by-side wrk benchmark (build/bench/results.md, .svg)
+bench: build plugins ## host-core micro-benchmarks, the side-by-side wrk benchmark (build/bench/results.md, .svg), instructions per request with callgrind (build/bench/instructions.md)
 	@mkdir -p build/bench
 	cargo bench -q -p proxy-wasm-host --bench hot_path | tee build/bench/host.txt
 	python3 t/bench/bench.py
+	python3 t/bench/callgrind.py
 
 profile: build plugins ## worker CPU per request split by component (kernel, nginx, lua, host, guest) with perf
 	python3 t/bench/profile.py
