@@ -228,7 +228,7 @@ def main():
         )
     targets = [
         ("Wasm through Lua ≥ 0.95 × native Lua", by["/wasm-lua"]["x_lua"], 0.95),
-        ("Wasm through directives ≥ 1.0 × native Lua", by["/wasm-directive"]["x_lua"], 1.0),
+        ("Wasm through directives ≥ 1.05 × native Lua", by["/wasm-directive"]["x_lua"], 1.05),
         ("Wasm through directives ≥ 0.9 × return 200", by["/wasm-directive"]["x_limit"], 0.9),
     ]
     lines += ["", "Targets: " + "; ".join(
