@@ -193,16 +193,18 @@ impl RequestBackend {
                 }
                 MapType::HttpResponseTrailers => {}
                 _ => {
-                    f(b":status", r.headers_out.status.to_string().as_bytes());
+                    let mut digits = [0u8; 20];
+                    f(
+                        b":status",
+                        decimal(r.headers_out.status as u64, &mut digits),
+                    );
                     if r.headers_out.content_type.len > 0 {
                         f(b"content-type", bytes(&r.headers_out.content_type));
                     }
                     if r.headers_out.content_length.is_null() && r.headers_out.content_length_n >= 0
                     {
-                        f(
-                            b"content-length",
-                            r.headers_out.content_length_n.to_string().as_bytes(),
-                        );
+                        let n = r.headers_out.content_length_n as u64;
+                        f(b"content-length", decimal(n, &mut digits));
                     }
                 }
             }
@@ -220,6 +222,19 @@ impl RequestBackend {
             });
         }
         Ok(())
+    }
+}
+
+/// `n` in decimal, written into `buf` (no allocation: the response map is read on every request).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
     }
 }
 
