@@ -14,7 +14,7 @@ use crate::messages::{CallResponse, HttpCall, LocalResponse};
 use crate::plugin::SharedVm;
 use crate::root::{RootContext, RootInner};
 use crate::types::{Action, BufferType, LogLevel, MapType};
-use crate::vm::{ContextKind, HeadersFn, HostState, Vm};
+use crate::vm::{Claim, ContextKind, HeadersFn, HostState, Vm};
 
 impl RootContext {
     /// A new HTTP context for one request (`proxy_on_context_create(id, root_id)`).
@@ -367,89 +367,26 @@ impl HttpContext {
     ) -> Result<Outcome, Error> {
         let mut vm = self.vm.borrow_mut();
         let vm = &mut *vm;
-        let state = vm.state();
-        if let Some(pos) = state.cancelled_calls.iter().position(|t| *t == token) {
-            // Cancelled by the plugin (`proxy_grpc_cancel`): the answer is dropped.
-            state.cancelled_calls.swap_remove(pos);
-            return Ok(Outcome::default());
-        }
-        if state.pending_calls.get(&token) != Some(&self.id) {
-            return Err(Error::BadArgument(format!(
-                "no HTTP call with token {token} is outstanding for this context"
-            )));
-        }
-        vm.state().pending_calls.remove(&token);
+        let grpc = match vm.state().claim(token, self.id) {
+            Claim::Cancelled => return Ok(Outcome::default()),
+            Claim::NotOutstanding => {
+                return Err(Error::BadArgument(format!(
+                    "no HTTP call with token {token} is outstanding for this context"
+                )))
+            }
+            Claim::Http => false,
+            Claim::Grpc => true,
+        };
         let root = match vm.state().contexts.get(&self.id) {
             Some(ContextKind::Http { root }) => *root,
             _ => return Err(Error::BadArgument("the HTTP context is gone".to_string())),
         };
-        if let Some(pos) = vm.state().grpc_calls.iter().position(|t| *t == token) {
-            vm.state().grpc_calls.swap_remove(pos);
-            return Self::grpc_response(self.id, vm, backend, root, token, response);
-        }
-        let Some(f) = vm.cb.on_http_call_response.clone() else {
-            return Ok(Outcome::default());
-        };
-        let counts = (
-            response.headers.len() as i32,
-            response.body.len() as i32,
-            response.trailers.len() as i32,
-        );
         begin(vm.state(), self.id);
-        vm.state().call_response = Some(response);
-        let r = vm.call(
-            backend,
-            "proxy_on_http_call_response",
-            &f,
-            (root as i32, token as i32, counts.0, counts.1, counts.2),
-        );
-        let state = vm.state();
-        state.stream = None;
-        state.call_response = None;
-        r?;
-        let mut outcome = finish(vm, "proxy_on_http_call_response", 0, None)?;
-        outcome.action = None;
-        Ok(outcome)
-    }
-
-    /// The answer of a unary gRPC call: `proxy_on_grpc_receive(root_id, token, size)` with the message
-    /// (buffer type 5) and both metadata maps (4, 5) when its status is OK and it carried a message, else
-    /// `proxy_on_grpc_close(root_id, token, status)` with the status and message from `proxy_get_status`, as
-    /// Envoy answers a unary call.
-    fn grpc_response(
-        id: u32,
-        vm: &mut Vm,
-        backend: &mut dyn Backend,
-        root: u32,
-        token: u32,
-        response: CallResponse,
-    ) -> Result<Outcome, Error> {
-        let answer = crate::grpc::answer(response);
-        let (name, f, arg) = match answer.status {
-            0 => (
-                "proxy_on_grpc_receive",
-                vm.cb.on_grpc_receive.clone(),
-                answer.message.body.len(),
-            ),
-            code => (
-                "proxy_on_grpc_close",
-                vm.cb.on_grpc_close.clone(),
-                code as usize,
-            ),
-        };
-        let Some(f) = f else {
+        let r = vm.deliver_answer(backend, root, token, grpc, response);
+        vm.state().stream = None;
+        let Some(name) = r? else {
             return Ok(Outcome::default());
         };
-        begin(vm.state(), id);
-        let state = vm.state();
-        state.grpc_status = Some((answer.status, answer.status_message));
-        state.call_response = Some(answer.message);
-        let r = vm.call(backend, name, &f, (root as i32, token as i32, arg as i32));
-        let state = vm.state();
-        state.stream = None;
-        state.call_response = None;
-        state.grpc_status = None;
-        r?;
         let mut outcome = finish(vm, name, 0, None)?;
         outcome.action = None;
         Ok(outcome)

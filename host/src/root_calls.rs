@@ -8,10 +8,9 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use crate::backend::Backend;
-use crate::error::Error;
 use crate::messages::{CallResponse, HttpCall};
 use crate::types::LogLevel;
-use crate::vm::Vm;
+use crate::vm::{Claim, Vm};
 
 thread_local! {
     static ROOT_CALLS: RefCell<Vec<RootCall>> = const { RefCell::new(Vec::new()) };
@@ -79,85 +78,19 @@ impl RootCall {
             return;
         };
         let token = self.call.token;
-        let state = vm.state();
-        if let Some(pos) = state.cancelled_calls.iter().position(|t| *t == token) {
-            state.cancelled_calls.swap_remove(pos);
-            return;
-        }
-        if state.pending_calls.remove(&token) != Some(self.root) {
-            return;
-        }
-        let grpc = match state.grpc_calls.iter().position(|t| *t == token) {
-            Some(pos) => {
-                state.grpc_calls.swap_remove(pos);
-                true
-            }
-            None => false,
+        let grpc = match vm.state().claim(token, self.root) {
+            Claim::Cancelled | Claim::NotOutstanding => return,
+            Claim::Http => false,
+            Claim::Grpc => true,
         };
         allow(&mut vm, self.root);
-        let result = if grpc {
-            deliver_grpc(&mut vm, backend, self.root, token, response)
-        } else {
-            deliver_http(&mut vm, backend, self.root, token, response)
-        };
-        let state = vm.state();
-        state.call_response = None;
-        state.grpc_status = None;
+        let result = vm.deliver_answer(backend, self.root, token, grpc, response);
         if result.is_err() {
-            state.dispatched.clear();
+            vm.state().dispatched.clear();
         }
         collect(&vm_rc, &mut vm, self.root);
         if let Err(e) = result {
             backend.log(LogLevel::Error, &self.plugin, e.to_string().as_bytes());
         }
     }
-}
-
-fn deliver_http(
-    vm: &mut Vm,
-    backend: &mut dyn Backend,
-    root: u32,
-    token: u32,
-    response: CallResponse,
-) -> Result<(), Error> {
-    let Some(f) = vm.cb.on_http_call_response.clone() else {
-        return Ok(());
-    };
-    let counts = (
-        response.headers.len() as i32,
-        response.body.len() as i32,
-        response.trailers.len() as i32,
-    );
-    vm.state().call_response = Some(response);
-    let args = (root as i32, token as i32, counts.0, counts.1, counts.2);
-    vm.call(backend, "proxy_on_http_call_response", &f, args)
-}
-
-fn deliver_grpc(
-    vm: &mut Vm,
-    backend: &mut dyn Backend,
-    root: u32,
-    token: u32,
-    response: CallResponse,
-) -> Result<(), Error> {
-    let answer = crate::grpc::answer(response);
-    let (name, f, arg) = match answer.status {
-        0 => (
-            "proxy_on_grpc_receive",
-            vm.cb.on_grpc_receive.clone(),
-            answer.message.body.len(),
-        ),
-        code => (
-            "proxy_on_grpc_close",
-            vm.cb.on_grpc_close.clone(),
-            code as usize,
-        ),
-    };
-    let Some(f) = f else {
-        return Ok(());
-    };
-    let state = vm.state();
-    state.grpc_status = Some((answer.status, answer.status_message));
-    state.call_response = Some(answer.message);
-    vm.call(backend, name, &f, (root as i32, token as i32, arg as i32))
 }

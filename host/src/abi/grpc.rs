@@ -6,12 +6,9 @@
 use wasmtime::Caller;
 
 use super::host_log;
-use super::http::{clean, new_token};
+use super::http::{call_timeout, clean, dispatcher, new_token};
 use super::memory::{read, read_limited, status, write_u32, HostResult, Stop};
-use crate::limits::{
-    DEFAULT_HTTP_CALL_TIMEOUT_MS, MAX_HTTP_CALLS_PER_CONTEXT, MAX_HTTP_CALL_BODY,
-    MAX_HTTP_CALL_TIMEOUT_MS, MAX_MAP_BYTES,
-};
+use crate::limits::{MAX_HTTP_CALL_BODY, MAX_MAP_BYTES};
 use crate::map;
 use crate::messages::{GrpcMethod, HttpCall};
 use crate::types::{LogLevel, Status};
@@ -41,23 +38,7 @@ pub(crate) fn proxy_grpc_call(
             host_log(caller, LogLevel::Error, msg.as_bytes());
             Err(Stop::Status(s))
         };
-        let Some(context_id) = caller.data().stream.or(caller.data().running_root) else {
-            return refuse(
-                &mut caller,
-                Status::InternalFailure,
-                "gRPC calls are dispatched from request callbacks, ticks, queue deliveries and call answers",
-            );
-        };
-        let state = caller.data();
-        let outstanding = state
-            .pending_calls
-            .values()
-            .filter(|c| **c == context_id)
-            .count();
-        if outstanding >= MAX_HTTP_CALLS_PER_CONTEXT {
-            let why = format!("more than {MAX_HTTP_CALLS_PER_CONTEXT} calls outstanding");
-            return refuse(&mut caller, Status::InternalFailure, &why);
-        }
+        let context_id = dispatcher(&mut caller, "proxy_grpc_call", "gRPC")?;
         if message_len as u32 as usize > MAX_HTTP_CALL_BODY - 5 {
             let why = format!("message larger than the limit of {MAX_HTTP_CALL_BODY} bytes");
             return refuse(&mut caller, Status::BadArgument, &why);
@@ -108,10 +89,7 @@ pub(crate) fn proxy_grpc_call(
             }
             headers.push((k, v));
         }
-        let timeout_ms = match timeout_ms as u32 {
-            0 => DEFAULT_HTTP_CALL_TIMEOUT_MS,
-            t => t.min(MAX_HTTP_CALL_TIMEOUT_MS),
-        };
+        let timeout_ms = call_timeout(timeout_ms);
         headers.push((
             b"grpc-timeout".to_vec(),
             format!("{timeout_ms}m").into_bytes(),

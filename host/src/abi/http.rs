@@ -225,26 +225,7 @@ pub(crate) fn proxy_http_call(
             host_log(caller, LogLevel::Error, msg.as_bytes());
             Err(Stop::Status(s))
         };
-        let Some(context_id) = caller.data().stream.or(caller.data().running_root) else {
-            return refuse(
-                &mut caller,
-                Status::InternalFailure,
-                "HTTP calls are dispatched from request callbacks, ticks, queue deliveries and call answers",
-            );
-        };
-        let outstanding = caller
-            .data()
-            .pending_calls
-            .values()
-            .filter(|c| **c == context_id)
-            .count();
-        if outstanding >= MAX_HTTP_CALLS_PER_CONTEXT {
-            return refuse(
-                &mut caller,
-                Status::InternalFailure,
-                &format!("more than {MAX_HTTP_CALLS_PER_CONTEXT} calls outstanding"),
-            );
-        }
+        let context_id = dispatcher(&mut caller, "proxy_http_call", "HTTP")?;
         if body_len as u32 as usize > MAX_HTTP_CALL_BODY {
             return refuse(
                 &mut caller,
@@ -324,10 +305,7 @@ pub(crate) fn proxy_http_call(
                 b"proxy_http_call: trailers are not sent over HTTP/1.1; dropped",
             );
         }
-        let timeout_ms = match timeout_ms as u32 {
-            0 => DEFAULT_HTTP_CALL_TIMEOUT_MS,
-            t => t.min(MAX_HTTP_CALL_TIMEOUT_MS),
-        };
+        let timeout_ms = call_timeout(timeout_ms);
         let token = new_token(caller.data_mut());
         write_u32(&mut caller, token_out, token)?;
         let state = caller.data_mut();
@@ -347,6 +325,46 @@ pub(crate) fn proxy_http_call(
         });
         Ok(())
     })())
+}
+
+/// The context a call dispatched now belongs to (the HTTP context whose callback runs, or the root context
+/// whose tick, queue delivery or call answer runs); `func` refuses it (logged) anywhere else, or past
+/// `MAX_HTTP_CALLS_PER_CONTEXT` outstanding calls of that context. `kind` names the calls in the line.
+pub(super) fn dispatcher(
+    caller: &mut Caller<'_, HostState>,
+    func: &str,
+    kind: &str,
+) -> Result<u32, Stop> {
+    let refuse = |caller: &mut Caller<'_, HostState>, why: &str| {
+        host_log(caller, LogLevel::Error, format!("{func}: {why}").as_bytes());
+        Err(Stop::Status(Status::InternalFailure))
+    };
+    let state = caller.data();
+    let Some(context_id) = state.stream.or(state.running_root) else {
+        let why = format!(
+            "{kind} calls are dispatched from request callbacks, ticks, queue deliveries and call answers"
+        );
+        return refuse(caller, &why);
+    };
+    let outstanding = state
+        .pending_calls
+        .values()
+        .filter(|c| **c == context_id)
+        .count();
+    if outstanding >= MAX_HTTP_CALLS_PER_CONTEXT {
+        let why = format!("more than {MAX_HTTP_CALLS_PER_CONTEXT} calls outstanding");
+        return refuse(caller, &why);
+    }
+    Ok(context_id)
+}
+
+/// A call's timeout in milliseconds: the plugin's, `DEFAULT_HTTP_CALL_TIMEOUT_MS` for 0, at most
+/// `MAX_HTTP_CALL_TIMEOUT_MS`.
+pub(super) fn call_timeout(ms: i32) -> u32 {
+    match ms as u32 {
+        0 => DEFAULT_HTTP_CALL_TIMEOUT_MS,
+        t => t.min(MAX_HTTP_CALL_TIMEOUT_MS),
+    }
 }
 
 /// A token no outstanding call holds (HTTP and gRPC calls share them).

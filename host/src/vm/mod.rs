@@ -4,9 +4,11 @@
 //! trapped, not retired for its memory) is tracked here too.
 //!
 //! The rest of the instance lives in `state.rs` (the store's data, `HostState`), `callbacks.rs` (the guest's
-//! exports resolved once) and `contexts.rs` (context ids, and the callbacks that end a context). The one unsafe
+//! exports resolved once), `contexts.rs` (context ids, and the callbacks that end a context) and `answers.rs`
+//! (the answers of calls a context dispatched). The one unsafe
 //! block here erases the lifetime of the backend `Vm::call` hands to host functions.
 
+mod answers;
 mod callbacks;
 mod contexts;
 mod state;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{InstancePre, Store, Trap, TypedFunc, WasmParams, WasmResults};
 
+pub(crate) use answers::Claim;
 pub(crate) use callbacks::{Callbacks, HeadersFn};
 pub(crate) use state::{ContextKind, HostState, QueueWatch};
 
