@@ -11,9 +11,7 @@ use ngx::ffi::{
     ngx_http_run_posted_requests, ngx_http_send_header, ngx_int_t, NGX_DECLINED, NGX_DONE,
     NGX_ERROR, NGX_HTTP_CLOSE, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SPECIAL_RESPONSE, NGX_OK,
 };
-use proxy_wasm_host::{
-    CallResponse, HttpBackend, HttpCall, LocalResponse, LogLevel, MapType, Phase, Verdict,
-};
+use proxy_wasm_host::{HttpBackend, HttpCall, LocalResponse, LogLevel, MapType, Phase, Verdict};
 
 use crate::backend::buffers::{chain_of, collect, replace_request_body};
 use crate::backend::RequestBackend;
@@ -335,15 +333,13 @@ fn deliver(r: *mut ngx_http_request_t, me: *mut PendingCall) -> bool {
     };
     // SAFETY: `r` is live.
     let mut backend = unsafe { RequestBackend::new(r) };
-    let response = result.unwrap_or_else(|why| {
-        log::plugin_line(
-            backend.log_ptr(),
-            LogLevel::Warn,
-            filter.root.plugin_name(),
-            format!("HTTP call {token} to {upstream} failed: {why}").as_bytes(),
-        );
-        CallResponse::default()
-    });
+    let response = crate::http_call::answer(
+        result,
+        backend.log_ptr(),
+        filter.root.plugin_name(),
+        token,
+        &upstream,
+    );
     let result = rctx
         .context(&filter.root, &mut backend)
         .and_then(|http| http.on_http_call_response(&mut backend, token, response));

@@ -475,27 +475,34 @@ pub(crate) extern "C" fn cmd_proxy_wasm_service(
 /// In a worker, before its instances start: let go of the singleton services another worker runs (worker 0
 /// runs them; a respawned worker 0 takes them again).
 pub(crate) fn detach_services_of_other_workers() {
-    // SAFETY: in a worker, after fork: the cycle's http configuration is complete and this process's own.
-    unsafe {
-        if ngx::ffi::ngx_worker == 0 {
-            return;
+    // SAFETY: a plain read of nginx's worker number, in the worker.
+    if unsafe { ngx::ffi::ngx_worker } == 0 {
+        return;
+    }
+    let Some(main) = cycle_main_conf() else {
+        return;
+    };
+    for service in main.services.iter_mut().filter(|s| s.singleton) {
+        if let Some(root) = service.root.take() {
+            root.detach();
         }
+    }
+}
+
+/// The module's main configuration of the running cycle, for work no request carries (in a worker, where the
+/// cycle's http configuration is complete and this process's own); `None` without an http block.
+pub(crate) fn cycle_main_conf<'a>() -> Option<&'a mut MainConf> {
+    // SAFETY: the cycle's conf_ctx holds the http module's configuration context (or null); ours is in its
+    // main_conf array at our ctx_index. Only this thread touches it.
+    unsafe {
         let conf_ctx = (*ngx::ffi::ngx_cycle).conf_ctx;
         let http =
             *conf_ctx.add(ngx::ffi::ngx_http_module.index) as *mut ngx::ffi::ngx_http_conf_ctx_t;
         if http.is_null() {
-            return;
+            return None;
         }
         let index = <Module as ngx::http::HttpModule>::module().ctx_index;
-        let main = *(*http).main_conf.add(index) as *mut MainConf;
-        if main.is_null() {
-            return;
-        }
-        for service in (*main).services.iter_mut().filter(|s| s.singleton) {
-            if let Some(root) = service.root.take() {
-                root.detach();
-            }
-        }
+        (*(*http).main_conf.add(index) as *mut MainConf).as_mut()
     }
 }
 

@@ -350,16 +350,13 @@ pub unsafe extern "C" fn ngx_proxy_wasm_call_next(
         // SAFETY: as above.
         let mut backend = unsafe { RequestBackend::new(r) };
         let response = match call.result.take() {
-            Some(Ok(response)) => response,
-            Some(Err(why)) => {
-                log::plugin_line(
-                    backend.log_ptr(),
-                    LogLevel::Warn,
-                    root.plugin_name(),
-                    format!("HTTP call {token} to {} failed: {why}", call.upstream).as_bytes(),
-                );
-                CallResponse::default()
-            }
+            Some(result) => crate::http_call::answer(
+                result,
+                backend.log_ptr(),
+                root.plugin_name(),
+                token,
+                &call.upstream,
+            ),
             None => CallResponse::default(),
         };
         drop(call);

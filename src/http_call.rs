@@ -170,20 +170,44 @@ fn call_location(r: *mut ngx_http_request_t, grpc: bool) -> Option<CallLocation>
 /// The server configuration context of the first call location (of gRPC calls, or of HTTP calls), for calls no
 /// request carries.
 pub(crate) fn first_call_server(grpc: bool) -> Option<*mut ngx_http_conf_ctx_t> {
-    // SAFETY: in a worker, the cycle's http configuration is complete; our main conf is in its slot.
+    let main = crate::conf::cycle_main_conf()?;
+    let location = main.call_locations.iter().find(|l| l.grpc == grpc)?;
+    // SAFETY: a call location's `srv_conf` is its server's configuration array, which lives with the cycle.
     unsafe {
-        let conf_ctx = (*ngx::ffi::ngx_cycle).conf_ctx;
-        let http = *conf_ctx.add(ngx::ffi::ngx_http_module.index) as *mut ngx_http_conf_ctx_t;
-        if http.is_null() {
-            return None;
-        }
-        let index = <crate::Module as ngx::http::HttpModule>::module().ctx_index;
-        let main = *(*http).main_conf.add(index) as *const crate::conf::MainConf;
-        let location = (*main).call_locations.iter().find(|l| l.grpc == grpc)?;
         let cscf = *location.srv_conf.add(ngx_http_core_module.ctx_index)
             as *mut ngx::ffi::ngx_http_core_srv_conf_t;
         Some((*cscf).ctx)
     }
+}
+
+/// Why a call cannot run: no location performs calls of its kind.
+pub(crate) fn missing_location(grpc: bool) -> String {
+    let directive = if grpc {
+        "proxy_wasm_grpc_calls"
+    } else {
+        "proxy_wasm_http_calls"
+    };
+    format!("no location has {directive} (see the README: HTTP calls)")
+}
+
+/// What the plugin gets for a call's result: its response, or for a failed call zero headers and no body, after
+/// the call's `[warn]` line.
+pub(crate) fn answer(
+    result: Result<CallResponse, String>,
+    log: *mut ngx::ffi::ngx_log_t,
+    plugin: &str,
+    token: u32,
+    upstream: &str,
+) -> CallResponse {
+    result.unwrap_or_else(|why| {
+        crate::log::plugin_line(
+            log,
+            proxy_wasm_host::LogLevel::Warn,
+            plugin,
+            format!("HTTP call {token} to {upstream} failed: {why}").as_bytes(),
+        );
+        CallResponse::default()
+    })
 }
 
 static mut POST_SUBREQUEST: ngx_http_post_subrequest_t = ngx_http_post_subrequest_t {
@@ -250,14 +274,7 @@ fn start_subrequest(
 ) -> Result<(), String> {
     let grpc = call.grpc.is_some();
     let Some(location) = call_location(r, grpc) else {
-        let directive = if grpc {
-            "proxy_wasm_grpc_calls"
-        } else {
-            "proxy_wasm_http_calls"
-        };
-        return Err(format!(
-            "no location has {directive} (see the README: HTTP calls)"
-        ));
+        return Err(missing_location(grpc));
     };
     let scheme = match (grpc, &call.scheme.to_ascii_lowercase()[..]) {
         (true, b"https") => b"grpcs".to_vec(),

@@ -64,18 +64,15 @@ pub(crate) fn start_root_calls() {
         for rc in calls {
             if let Err(why) = start(rc) {
                 let (rc, why) = *why;
-                log::plugin_line(
+                let call = rc.call();
+                let response = http_call::answer(
+                    Err(why),
                     log_ptr(),
-                    LogLevel::Warn,
                     rc.plugin_name(),
-                    format!(
-                        "HTTP call {} to {} failed: {why}",
-                        rc.call().token,
-                        rc.call().upstream
-                    )
-                    .as_bytes(),
+                    call.token,
+                    &call.upstream,
                 );
-                rc.deliver(&mut *cycle_backend(), CallResponse::default());
+                rc.deliver(&mut *cycle_backend(), response);
             }
         }
     }
@@ -108,16 +105,9 @@ fn start(rc: RootCall) -> Result<(), StartError> {
     if a.set_nonblocking(true).is_err() {
         return Err(Box::new((rc, "no socket pair".into())));
     }
-    let Some(server) = http_call::first_call_server(rc.call().grpc.is_some()) else {
-        let directive = if rc.call().grpc.is_some() {
-            "proxy_wasm_grpc_calls"
-        } else {
-            "proxy_wasm_http_calls"
-        };
-        return Err(Box::new((
-            rc,
-            format!("no location has {directive} (see the README: HTTP calls)"),
-        )));
+    let grpc = rc.call().grpc.is_some();
+    let Some(server) = http_call::first_call_server(grpc) else {
+        return Err(Box::new((rc, http_call::missing_location(grpc))));
     };
     // SAFETY: the request and connection are built below from nginx's own allocators, as nginx builds a
     // client's; every pointer kept lives in their pools or in the boxed `Detached`, freed together in `free`.
@@ -323,20 +313,15 @@ fn finished(r: *mut ngx_http_request_t, _me: *mut PendingCall) {
         return;
     };
     let response = match result {
-        Some(Ok(response)) => response,
-        Some(Err(why)) => {
-            log::plugin_line(
+        Some(result) => {
+            let call = rc.call();
+            http_call::answer(
+                result,
                 log_ptr(),
-                LogLevel::Warn,
                 rc.plugin_name(),
-                format!(
-                    "HTTP call {} to {} failed: {why}",
-                    rc.call().token,
-                    rc.call().upstream
-                )
-                .as_bytes(),
-            );
-            CallResponse::default()
+                call.token,
+                &call.upstream,
+            )
         }
         None => CallResponse::default(),
     };

@@ -153,18 +153,24 @@ impl RequestBackend {
         Ok(())
     }
 
-    /// Whether `$name` exists and may be assigned (declared with `set`).
-    fn changeable(&self, name: &[u8]) -> bool {
+    /// The declared nginx variable `name` (case-insensitive), null when there is none.
+    fn declared_variable(&self, name: &[u8]) -> *mut ngx_http_variable_t {
         let mut lc = name.to_ascii_lowercase();
         // SAFETY: `r` is live; the core module's main conf and its variables hash exist for every request.
         unsafe {
             let cmcf = *(*self.r).main_conf.add(ngx_http_core_module.ctx_index)
                 as *mut ngx_http_core_main_conf_t;
             let key = ngx_hash_key(lc.as_mut_ptr(), lc.len());
-            let v = ngx_hash_find(&mut (*cmcf).variables_hash, key, lc.as_mut_ptr(), lc.len())
-                as *mut ngx_http_variable_t;
-            !v.is_null() && (*v).flags as u32 & NGX_HTTP_VAR_CHANGEABLE != 0
+            ngx_hash_find(&mut (*cmcf).variables_hash, key, lc.as_mut_ptr(), lc.len())
+                as *mut ngx_http_variable_t
         }
+    }
+
+    /// Whether `$name` exists and may be assigned (declared with `set`).
+    fn changeable(&self, name: &[u8]) -> bool {
+        let v = self.declared_variable(name);
+        // SAFETY: a non-null variable from the hash is the configuration's, alive with it.
+        !v.is_null() && unsafe { (*v).flags } as u32 & NGX_HTTP_VAR_CHANGEABLE != 0
     }
 
     pub(super) fn property(&mut self, path: &[&[u8]]) -> Option<Vec<u8>> {
@@ -280,16 +286,11 @@ impl RequestBackend {
             );
             return Err(Status::BadArgument);
         }
-        let mut lc = name.to_ascii_lowercase();
-        // SAFETY: `r` is live; the core module's main conf and its variables hash exist for every request; the
-        // value is copied into the request pool before nginx keeps a pointer to it.
+        let v = self.declared_variable(name);
+        // SAFETY: `r` is live; a non-null variable from the hash is the configuration's; the value is copied
+        // into the request pool before nginx keeps a pointer to it.
         unsafe {
             let r = self.r;
-            let cmcf = *(*r).main_conf.add(ngx_http_core_module.ctx_index)
-                as *mut ngx_http_core_main_conf_t;
-            let key = ngx_hash_key(lc.as_mut_ptr(), lc.len());
-            let v = ngx_hash_find(&mut (*cmcf).variables_hash, key, lc.as_mut_ptr(), lc.len())
-                as *mut ngx_http_variable_t;
             if v.is_null() {
                 self.host_log(
                     LogLevel::Warn,
