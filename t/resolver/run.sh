@@ -82,6 +82,9 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-a
     --port="$DNS_PORT" --address=/backend.test/127.0.0.1 --user=root --pid-file= \
     --log-facility="$PREFIX/logs/dnsmasq.log" &
 dns=$!
+# dnsmasq logs "started" once it listens: the first call must not race it.
+for _ in $(seq 50); do grep -q started "$PREFIX/logs/dnsmasq.log" 2>/dev/null && break; sleep 0.1; done
+grep -q started "$PREFIX/logs/dnsmasq.log" 2>/dev/null || fail "dnsmasq did not start"
 "$NGINX" -p "$PREFIX" -c conf/nginx.conf
 for _ in $(seq 50); do curl -s -o /dev/null "127.0.0.1:$PORT/pid" && break; sleep 0.1; done
 before=$(curl -s "127.0.0.1:$PORT/pid")
