@@ -58,7 +58,12 @@ fn pause(r: *mut ngx_http_request_t, lc: &LocConf, filter: usize, then: AccessSt
     match unsafe { existing_request_ctx(r) } {
         Some(rctx) => {
             rctx.access = AccessState::Waiting(Box::new(then));
-            rctx.pause = Some(crate::pause::Pause::start(r, filter, lc.pause_timeout_ms()));
+            rctx.pause = Some(crate::pause::Pause::start(
+                r,
+                filter,
+                lc.pause_timeout_ms(),
+                None,
+            ));
             NGX_DONE as ngx_int_t
         }
         None => ERROR,

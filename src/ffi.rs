@@ -491,6 +491,16 @@ fn finish(
                     None => NGX_PROXY_WASM_CONTINUE,
                 }
             }
+            Verdict::Pause { .. } if which == Phase::ResponseHeaders => {
+                // Lua's header filter cannot wait: the response goes on.
+                log::plugin_line(
+                    backend.log_ptr(),
+                    LogLevel::Warn,
+                    root.plugin_name(),
+                    b"proxy_on_response_headers returned Pause: a response cannot be held in Lua's header filter; continuing",
+                );
+                NGX_PROXY_WASM_CONTINUE
+            }
             Verdict::Pause { .. } => NGX_PROXY_WASM_PAUSE,
             Verdict::Close => NGX_PROXY_WASM_CLOSE,
             Verdict::Fail => NGX_PROXY_WASM_ERROR,

@@ -42,11 +42,34 @@ fn local_response(r: *mut ngx_http_request_t) -> bool {
 }
 
 /// What the header filter does with the response.
-enum Headers {
+pub(crate) enum Headers {
     /// Send it on (changed or not).
     Next,
     /// Replace it with the module's 500.
     Fail,
+    /// Hold it: filter `filter` paused; the chain goes on at `next` when the plugin continues it
+    /// (`held_response.rs`).
+    Hold { filter: usize, next: usize },
+}
+
+/// Pass `r`'s response headers to the next header filter.
+pub(crate) fn next_header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
+    unsafe {
+        NEXT_HEADER_FILTER
+            .map(|f| f(r))
+            .unwrap_or(NGX_ERROR as ngx_int_t)
+    }
+}
+
+/// Pass `chain` of `r`'s response body to the next body filter.
+pub(crate) fn next_body_filter(r: *mut ngx_http_request_t, chain: *mut ngx_chain_t) -> ngx_int_t {
+    // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
+    unsafe {
+        NEXT_BODY_FILTER
+            .map(|f| f(r, chain))
+            .unwrap_or(NGX_ERROR as ngx_int_t)
+    }
 }
 
 /// Header filter: `proxy_on_response_headers` of each plugin of the location.
@@ -63,13 +86,12 @@ pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx
         }
     }
     match crate::unwind::catch("the header filter", Headers::Fail, || response_headers(r)) {
-        Headers::Next => {
-            // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
-            unsafe {
-                NEXT_HEADER_FILTER
-                    .map(|f| f(r))
-                    .unwrap_or(NGX_ERROR as ngx_int_t)
+        Headers::Next => next_header_filter(r),
+        Headers::Hold { filter, next } => {
+            if let Some(lc) = loc_conf(r) {
+                crate::held_response::hold(r, lc, filter, next);
             }
+            NGX_OK as ngx_int_t
         }
         Headers::Fail => {
             // SAFETY: `r` is live; the reference does not outlive this statement.
@@ -97,13 +119,22 @@ fn response_headers(r: *mut ngx_http_request_t) -> Headers {
     if lc.filters.is_none() || !response_callbacks_apply(r) {
         return Headers::Next;
     }
+    response_headers_from(r, lc, 0)
+}
+
+/// Run `proxy_on_response_headers` of the location's chain from filter `from` on.
+pub(crate) fn response_headers_from(
+    r: *mut ngx_http_request_t,
+    lc: &LocConf,
+    from: usize,
+) -> Headers {
     // SAFETY: `r` is live.
     let end_of_stream = unsafe { (*r).header_only() != 0 };
     let end = run_chain(
         r,
         lc,
         Phase::ResponseHeaders,
-        0,
+        from,
         None,
         |http, backend, _, _| Some(http.on_response_headers(backend, end_of_stream)),
     );
@@ -127,7 +158,8 @@ fn response_headers(r: *mut ngx_http_request_t) -> Headers {
         let _ = backend.map_remove(MapType::HttpResponseHeaders, b"content-length");
     }
     match end {
-        ChainEnd::Next | ChainEnd::Wait { .. } | ChainEnd::Pause { .. } => Headers::Next,
+        ChainEnd::Next | ChainEnd::Wait { .. } => Headers::Next,
+        ChainEnd::Pause { filter, next } => Headers::Hold { filter, next },
         ChainEnd::Respond(resp) => substitute(r, lc, resp),
         ChainEnd::Fail | ChainEnd::Close => Headers::Fail,
     }
@@ -201,14 +233,15 @@ pub(crate) unsafe extern "C" fn body_filter(
             return rc;
         }
     }
-    let next = |chain: *mut ngx_chain_t| {
-        // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
-        unsafe {
-            NEXT_BODY_FILTER
-                .map(|f| f(r, chain))
-                .unwrap_or(NGX_ERROR as ngx_int_t)
+    let next = |chain: *mut ngx_chain_t| next_body_filter(r, chain);
+    if is_main(r) {
+        let kept = crate::unwind::catch("the body filter", Some(NGX_ERROR as ngx_int_t), || {
+            crate::held_response::keep_body(r, input)
+        });
+        if let Some(rc) = kept {
+            return rc;
         }
-    };
+    }
     if input.is_null() {
         return next(input);
     }

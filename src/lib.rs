@@ -15,6 +15,7 @@ mod chain;
 mod conf;
 mod ffi;
 mod filters;
+mod held_response;
 mod http_call;
 mod log;
 mod pause;

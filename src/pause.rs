@@ -39,15 +39,24 @@ pub(crate) struct Pause {
     pub(crate) filter: usize,
     timeout_ms: u64,
     timer: ngx_event_t,
+    /// Set when the response header phase paused: the response held (`held_response.rs`).
+    pub(crate) response: Option<crate::held_response::HeldResponse>,
 }
 
 impl Pause {
-    /// Register `r` as paused by filter `filter` for at most `timeout_ms`.
-    pub(crate) fn start(r: *mut ngx_http_request_t, filter: usize, timeout_ms: u64) -> Box<Pause> {
+    /// Register `r` as paused by filter `filter` for at most `timeout_ms` (with its response held, when the
+    /// response header phase paused).
+    pub(crate) fn start(
+        r: *mut ngx_http_request_t,
+        filter: usize,
+        timeout_ms: u64,
+        response: Option<crate::held_response::HeldResponse>,
+    ) -> Box<Pause> {
         let mut pause = Box::new(Pause {
             r,
             filter,
             timeout_ms,
+            response,
             // SAFETY: an all-zero event is nginx's own initial state for events; fields are set below.
             timer: unsafe { std::mem::zeroed() },
         });
@@ -107,16 +116,26 @@ unsafe extern "C" fn resume_paused(_ev: *mut ngx_event_t) {
         for r in paused {
             // A request resumed by an earlier one of this loop (it ran its phases) is no longer listed.
             if PAUSED.with(|p| p.borrow().contains(&r)) {
-                if let Some(then) = continued(r) {
-                    resume(r, then);
+                match continued(r) {
+                    Some(Then::Access(then)) => resume(r, then),
+                    Some(Then::Response(how)) => crate::held_response::resume(r, how),
+                    None => {}
                 }
             }
         }
     });
 }
 
-/// Whether the plugin that paused `r` continued or closed it: where its phase goes on then.
-fn continued(r: *mut ngx_http_request_t) -> Option<AccessState> {
+/// Where a paused request goes on.
+enum Then {
+    /// Its access phase, at this state.
+    Access(AccessState),
+    /// Its held response ends so.
+    Response(crate::held_response::End),
+}
+
+/// Whether the plugin that paused `r` continued or closed it: where it goes on then.
+fn continued(r: *mut ngx_http_request_t) -> Option<Then> {
     let lc = loc_conf(r)?;
     let filters = lc.filters.as_ref()?;
     // SAFETY: `r` is a live paused request (listed in PAUSED); the reference does not outlive this call.
@@ -126,11 +145,17 @@ fn continued(r: *mut ngx_http_request_t) -> Option<AccessState> {
     let mut backend = unsafe { RequestBackend::new(r) };
     let http = rctx.context(&filter.root, &mut backend).ok()?;
     let what = http.take_continued()?;
+    if rctx.pause.as_ref()?.response.is_some() {
+        return Some(Then::Response(match what {
+            Continued::Continue => crate::held_response::End::Continue,
+            Continued::Close => crate::held_response::End::Close,
+        }));
+    }
     rctx.pause = None;
     match what {
         Continued::Continue => match std::mem::take(&mut rctx.access) {
-            AccessState::Waiting(then) => Some(*then),
-            other => Some(other),
+            AccessState::Waiting(then) => Some(Then::Access(*then)),
+            other => Some(Then::Access(other)),
         },
         Continued::Close => {
             log::plugin_line(
@@ -139,7 +164,7 @@ fn continued(r: *mut ngx_http_request_t) -> Option<AccessState> {
                 filter.root.plugin_name(),
                 b"the plugin closed the paused stream",
             );
-            Some(AccessState::Done(NGX_HTTP_CLOSE as ngx_int_t))
+            Some(Then::Access(AccessState::Done(NGX_HTTP_CLOSE as ngx_int_t)))
         }
     }
 }
@@ -157,10 +182,24 @@ fn resume(r: *mut ngx_http_request_t, then: AccessState) {
 unsafe extern "C" fn timed_out(ev: *mut ngx_event_t) {
     crate::unwind::catch("the pause timer", (), || {
         // SAFETY: the timer's data is its boxed pause, alive while the timer is set (nginx just unset it).
-        let (r, filter, timeout_ms) = unsafe {
+        let (r, filter, timeout_ms, response) = unsafe {
             let p = (*ev).data as *mut Pause;
-            ((*p).r, (*p).filter, (*p).timeout_ms)
+            (
+                (*p).r,
+                (*p).filter,
+                (*p).timeout_ms,
+                (*p).response.is_some(),
+            )
         };
+        if response {
+            crate::held_response::resume(
+                r,
+                crate::held_response::End::Failed(format!(
+                    "the response it paused was not continued within {timeout_ms} ms (proxy_wasm_pause_timeout)"
+                )),
+            );
+            return;
+        }
         let Some(lc) = loc_conf(r) else { return };
         // SAFETY: `r` is live (its pause, which owns this timer, dies with it).
         let Some(rctx) = (unsafe { existing_request_ctx(r) }) else {

@@ -493,3 +493,40 @@ http2 output trailer: "x-count: 2"
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 9: directives: a response paused in proxy_on_response_headers is held over HTTP/2 until a tick continues it
+--- http_config
+    server {
+        listen $TEST_NGINX_SERVER_PORT http2;
+        server_name h2c;
+    }
+    server {
+        listen unix:$TEST_NGINX_SERVER_ROOT/logs/upstream.sock;
+        location /resp {
+            return 200 "body\n";
+        }
+    }
+    wasm_plugin hostcalls ../../t/plugins/hostcalls.wasm;
+--- config
+    location /t {
+        proxy_wasm hostcalls '{"tick_period_ms": 50, "on_response_headers": [{"op": "add", "map": "response_headers", "key": "x-held", "value": "yes"}, {"op": "postpone"}, {"op": "return", "action": "pause"}], "on_tick": [{"op": "resume_postponed", "stream": 1}]}';
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/logs/upstream.sock:/resp;
+    }
+--- http2
+--- request
+GET /t
+--- response_headers
+x-held: yes
+--- response_body
+body
+--- grep_error_log eval: qr/hostcalls: \w+: (?:postpone|resume -> [^,\n]*)|hostcalls: on_response_body body_size=\d+ end_of_stream=\w+/
+--- grep_error_log_out
+hostcalls: on_response_headers: postpone
+hostcalls: on_tick: resume -> Ok(()) Ok(())
+hostcalls: on_response_body body_size=5 end_of_stream=true
+--- no_error_log
+[error]
+[alert]
+[crit]

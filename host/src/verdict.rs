@@ -77,8 +77,8 @@ pub enum Verdict {
         calls: Vec<HttpCall>,
         body: Option<Vec<u8>>,
     },
-    /// Hold the request until another callback continues or closes it (`HttpContext::take_continued`; `body`
-    /// as in `Continue`).
+    /// Hold the request (from the response header phase: the response) until another callback continues or
+    /// closes it (`HttpContext::take_continued`; `body` as in `Continue`).
     Pause { body: Option<Vec<u8>> },
     /// Answer the request with this response (in the response header phase: replace the response).
     Respond(LocalResponse),
@@ -145,18 +145,10 @@ impl HttpContext {
                 "a response callback cannot wait for them (the response is on its way)",
             );
         }
-        if HttpContext::pauses(&outcome) {
-            if phase.can_wait() {
-                return Verdict::Pause { body: outcome.body };
-            }
-            if phase == Phase::ResponseHeaders {
-                self.log(
-                    backend,
-                    LogLevel::Warn,
-                    "proxy_on_response_headers returned Pause: a response cannot be held in nginx's header filter; continuing"
-                        .to_string(),
-                );
-            }
+        // A paused response header phase is held too, before the headers are sent (where the entrance can hold
+        // a response: the Lua API cannot, and goes on).
+        if HttpContext::pauses(&outcome) && (phase.can_wait() || phase == Phase::ResponseHeaders) {
+            return Verdict::Pause { body: outcome.body };
         }
         Verdict::Continue { body: outcome.body }
     }

@@ -37,6 +37,7 @@ http {
     access_log off;
     wasm_plugin fault_injection $PWD/t/plugins/fault_injection.wasm;
     wasm_plugin hostcalls $PWD/t/plugins/hostcalls.wasm time_limit=1s;
+    wasm_plugin never $PWD/t/plugins/hostcalls.wasm time_limit=1s;
     wasm_plugin shared_state $PWD/t/plugins/shared_state.wasm;
     wasm_plugin bomb html/bomb.wat memory_limit=1m;
     server {
@@ -74,6 +75,17 @@ http {
                                    {"op": "add", "map": "request_headers", "key": "x-new", "value": "a"}]}';
             proxy_pass http://127.0.0.1:$PORT/headers;
         }
+        location /held {
+            proxy_wasm hostcalls '{"tick_period_ms": 50, "on_response_headers": [{"op": "postpone"}, {"op": "return", "action": "pause"}],
+                                   "on_tick": [{"op": "resume_postponed", "stream": 1}], "on_response_body": [{"op": "set_body", "mode": "append", "value": "!", "if_eos": true}]}';
+            proxy_pass http://127.0.0.1:$PORT/up;
+        }
+        location /held-never {
+            # (its own instance: the tick of /held's resumes every response postponed in its instance)
+            proxy_wasm never '{"on_response_headers": [{"op": "postpone"}, {"op": "return", "action": "pause"}]}';
+            proxy_wasm_pause_timeout 300ms;
+            proxy_pass http://127.0.0.1:$PORT/up;
+        }
         location /headers { return 200 "\$http_x_new \$http_x_h02 \$http_x_h30 \$content_length\n"; }
         location /up { return 200 "up\n"; }
     }
@@ -98,6 +110,10 @@ get() { curl -s -m 60 "http://127.0.0.1:$PORT$1" "${@:2}"; }
 # walks to build the upstream request.
 many=(); for i in $(seq -w 1 30); do many+=(-H "X-H$i: $((10#$i))"); done
 [ "$(get /strip "${many[@]}" -d hello)" = "a 2  5" ] || fail "/strip: $(get /strip "${many[@]}" -d hello)"
+# Responses held until a tick continues them (their body through the body callback), and one never continued
+# (the failure policy's 500 replaces it).
+for _ in 1 2 3; do [ "$(get /held)" = "$(printf 'up\n!')" ] || fail "/held"; done
+[ "$(get /held-never -o /dev/null -w '%{http_code}')" = "500" ] || fail "/held-never"
 for _ in 1 2 3; do get /count >/dev/null; done
 get /metrics | grep -qx "requests_total 3" || fail "/metrics"
 # Traps (7 headers), growth past the cap, a fresh instance, recycling: every answer still comes from upstream.

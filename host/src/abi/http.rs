@@ -103,7 +103,8 @@ fn log_details(caller: &mut Caller<'_, HostState>, status_code: i32, details: &[
 }
 
 /// Continuing is recorded in the callback's outcome (`Outcome::resumed`); the proxy resumes a stream it holds
-/// for pending HTTP calls once they are answered.
+/// for pending HTTP calls once they are answered. From another context (after `proxy_set_effective_context`)
+/// it continues that context's paused request or held response.
 pub(crate) fn proxy_continue_stream(
     mut caller: Caller<'_, HostState>,
     kind: i32,
@@ -111,7 +112,7 @@ pub(crate) fn proxy_continue_stream(
     let Some(kind) = StreamType::from_i32(kind) else {
         return Ok(Status::BadArgument as i32);
     };
-    if kind == StreamType::HttpRequest {
+    if matches!(kind, StreamType::HttpRequest | StreamType::HttpResponse) {
         let state = caller.data_mut();
         let target = state.effective_context;
         if state.stream == Some(target) {

@@ -40,6 +40,10 @@
 //! - `relay` {`headers`?: [names]}: in `on_http_call_response`, a local response made of the call's response:
 //!   its `:status` (502 when the call failed), its body, and the named headers copied
 //! - `continue`: `proxy_continue_stream(HttpRequest)`; logs the status
+//! - `postpone`: remember this HTTP context (return `pause` after it, as the SDK's `postpone_requests` does);
+//!   `resume_postponed` {`stream`?: 0 request (default), 1 response, `close`?: bool}, from a tick or another
+//!   request: for each remembered context, `set_effective_context` and the SDK's `resume_http_request` /
+//!   `resume_http_response` (or `proxy_close_stream`); logs `resume -> Ok(()) Ok(())` (`close -> Ok(()) Ok`)
 //! - `status`: `proxy_get_status`; logs `status -> Ok <code> "<message>"` or the status
 //! - `close` {`stream`?: 0 request (default), 1 response}: `proxy_close_stream`; logs the status
 //! - `foreign` {`name`, `args`?}: `proxy_call_foreign_function`; logs `foreign "<name>" -> Ok "<result>"` or
@@ -58,6 +62,11 @@ use proxy_wasm::types::{Action, ContextType, LogLevel};
 use serde::Deserialize;
 use std::ptr::null_mut;
 use std::rc::Rc;
+
+thread_local! {
+    /// The HTTP contexts `postpone` remembered, for `resume_postponed`.
+    static POSTPONED: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 mod raw {
     #[link(wasm_import_module = "env")]
@@ -279,6 +288,14 @@ enum Op {
         headers: Vec<String>,
     },
     Continue,
+    Postpone,
+    ResumePostponed {
+        #[serde(default)]
+        stream: u32,
+        /// Close the streams instead (`proxy_close_stream`).
+        #[serde(default)]
+        close: bool,
+    },
     Foreign {
         name: String,
         #[serde(default)]
@@ -472,6 +489,8 @@ struct Call {
     body_buffer: Option<u32>,
     /// In `on_http_call_response`: which response of this context this is (from 1).
     call: Option<u32>,
+    /// The HTTP context running the steps (none in root callbacks).
+    context_id: Option<u32>,
 }
 
 impl Call {
@@ -831,6 +850,29 @@ fn run_op(op: &Op, call: &Call) -> Option<u32> {
             };
             call.say(&format!("relay {status} -> {}", status_name(s)));
         }
+        Op::Postpone => {
+            if let Some(id) = call.context_id {
+                POSTPONED.with(|p| p.borrow_mut().push(id));
+                call.say("postpone");
+            }
+        }
+        Op::ResumePostponed { stream, close } => {
+            for id in POSTPONED.with(|p| std::mem::take(&mut *p.borrow_mut())) {
+                // The SDK's own calls, as its postpone_requests example makes them from a tick.
+                let set = proxy_wasm::hostcalls::set_effective_context(id);
+                if *close {
+                    // SAFETY: a plain call without pointers.
+                    let s = unsafe { raw::proxy_close_stream(*stream) };
+                    call.say(&format!("close -> {set:?} {}", status_name(s)));
+                    continue;
+                }
+                let resumed = match stream {
+                    1 => proxy_wasm::hostcalls::resume_http_response(),
+                    _ => proxy_wasm::hostcalls::resume_http_request(),
+                };
+                call.say(&format!("resume -> {set:?} {resumed:?}"));
+            }
+        }
         Op::Continue => {
             // SAFETY: no pointers.
             let s = unsafe { raw::proxy_continue_stream(0) };
@@ -897,6 +939,7 @@ impl Context for Root {
             end_of_stream: true,
             body_buffer: Some(4),
             call: Some(self.responses),
+            context_id: None,
         };
         let config = self.config.clone();
         run(&config.on_root_http_call_response, &call);
@@ -929,6 +972,7 @@ impl RootContext for Root {
             end_of_stream: true,
             body_buffer: Some(7),
             call: None,
+            context_id: None,
         };
         if !config.on_configure.is_empty() {
             log(
@@ -955,14 +999,16 @@ impl RootContext for Root {
             end_of_stream: true,
             body_buffer: None,
             call: Some(self.ticks),
+            context_id: None,
         };
         let config = self.config.clone();
         run(&config.on_tick, &call);
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Http {
             config: self.config.clone(),
+            id: context_id,
             responses: 0,
         }))
     }
@@ -974,6 +1020,8 @@ impl RootContext for Root {
 
 struct Http {
     config: Rc<Config>,
+    /// This context's id (what `postpone` remembers).
+    id: u32,
     /// HTTP-call responses received so far.
     responses: u32,
 }
@@ -1000,6 +1048,7 @@ impl Context for Http {
             end_of_stream: true,
             body_buffer: Some(4),
             call: Some(self.responses),
+            context_id: Some(self.id),
         };
         let config = self.config.clone();
         run(&config.on_http_call_response, &call);
@@ -1034,6 +1083,7 @@ impl Http {
             end_of_stream: eos,
             body_buffer: body,
             call: None,
+            context_id: Some(self.id),
         };
         let n = run(steps, &call);
         if n > 1 {
@@ -1106,6 +1156,7 @@ impl HttpContext for Http {
             end_of_stream: true,
             body_buffer: None,
             call: None,
+            context_id: None,
         };
         run(&self.config.on_log, &call);
     }
