@@ -14,9 +14,15 @@ MODULES_DIR   := /usr/share/nginx/modules
 DEBIAN_PKGS   := nginx nginx-dev libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core \
                  lua-resty-lrucache lua-cjson lua-yaml libclang-dev clang wrk curl \
                  clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libjsmn-dev valgrind \
-                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev python3-grpcio dnsmasq-base
+                 libpcre3-dev libssl-dev zlib1g-dev libluajit2-5.1-dev dpkg-dev python3-grpcio dnsmasq-base \
+                 gpgv xz-utils
 AS_DIR        := t/plugins/fault_injection_as
 C_DIR         := t/plugins/fault_injection_c
+# Go 1.24 from Debian 13's packages, unpacked into build/go (.ci/go.sh), for the plugin in standard Go.
+GO_DIR        := build/go
+GO            := $(GO_DIR)/usr/lib/go-1.24/bin/go
+GO_ENV        := GOROOT=$(CURDIR)/$(GO_DIR)/usr/lib/go-1.24 GOTOOLCHAIN=local GOFLAGS= GOPROXY=off \
+                 GOCACHE=$(CURDIR)/build/go-cache GOPATH=$(CURDIR)/build/go-path GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
 WASI_CC       := clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -Wall -Wextra -Werror -Wl,--strip-debug
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOAD_MODULES  := $(MODULES_DIR)/ndk_http_module.so $(MODULES_DIR)/ngx_http_lua_module.so $(CURDIR)/$(MODULE)
@@ -80,7 +86,7 @@ build: deps configure ## build the nginx module (release) and check it loads int
 	NGINX_BINARY=$(NGINX_BINARY) cargo build --release --workspace
 	$(call check_signature,$(NGINX_BINARY),$(MODULE))
 
-plugins: deps t/plugins/fault_injection_as.wasm t/plugins/hostile_as.wasm t/plugins/fault_injection_c.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C)
+plugins: deps t/plugins/fault_injection_as.wasm t/plugins/hostile_as.wasm t/plugins/fault_injection_c.wasm t/plugins/go_plugin.wasm ## build the test plugins under t/plugins (Rust, AssemblyScript, C, Go)
 	cd t/plugins/fault_injection && cargo build --release --target wasm32-wasip1 -q
 	cp t/plugins/fault_injection/target/wasm32-wasip1/release/fault_injection.wasm t/plugins/
 	cd t/plugins/hostcalls && cargo build --release --target wasm32-wasip1 -q
@@ -106,6 +112,12 @@ t/plugins/hostile_as.wasm: $(AS_DIR)/node_modules/.installed $(AS_DIR)/assembly/
 
 t/plugins/fault_injection_c.wasm: $(wildcard $(C_DIR)/*.c $(C_DIR)/*.h) | deps
 	@$(WASI_CC) -o $@ $(C_DIR)/*.c
+
+$(GO): | deps
+	OUT=$(GO_DIR) .ci/go.sh
+
+t/plugins/go_plugin.wasm: t/plugins/go_plugin/main.go t/plugins/go_plugin/go.mod | $(GO)
+	cd t/plugins/go_plugin && $(GO_ENV) $(CURDIR)/$(GO) build -buildmode=c-shared -trimpath -o $(CURDIR)/$@ .
 
 test: lint build plugins test-unit test-reload test-kill test-panic test-grpc test-resolver test-cache memcheck test-nginx lint-1.28 test-1.28 test-deb ## everything: fmt and clippy, cargo tests, reload and killed workers under traffic, panic guards, valgrind run, every .t suite; then every suite on nginx 1.28 and the Debian package
 

@@ -313,3 +313,51 @@ fn a_go_style_panic_message_reaches_the_log() {
     assert_eq!(line.0, LogLevel::Error);
     assert!(!backend.logged("fatal error"), "{:?}", backend.logs);
 }
+
+/// Go's runtime prints a panic value by value (`panic: `, the message, `\n`, `goroutine `, `1`, ...): each
+/// line reaches the log whole, once complete; what is left without a newline when the callback ends too.
+const PIECES: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "panic: ")
+  (data (i32.const 272) "the message")
+  (data (i32.const 288) "\n\ngoroutine ")
+  (data (i32.const 304) "1 [running]:\nlast words")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 60000)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 16) (local.get $ptr))
+    (i32.store (i32.const 20) (local.get $len))
+    (drop (call $write (i32.const 2) (i32.const 16) (i32.const 1) (i32.const 24))))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (call $print (i32.const 256) (i32.const 7))
+    (call $print (i32.const 272) (i32.const 11))
+    (call $print (i32.const 288) (i32.const 12))
+    (call $print (i32.const 304) (i32.const 23))
+    i32.const 0))"#;
+
+#[test]
+fn output_written_in_pieces_is_logged_line_by_line() {
+    let mut backend = FakeBackend::with_request(&[("a", "b")]);
+    let plugin = Plugin::load("go", PIECES.as_bytes(), b"", &mut backend).unwrap();
+    let root = plugin.configure(b"", &mut backend).unwrap();
+    let mut http = root.new_http_context(&mut backend).unwrap();
+    http.on_request_headers(&mut backend, true).unwrap();
+    let lines: Vec<&str> = backend
+        .logs
+        .iter()
+        .filter(|(level, _)| *level == LogLevel::Error)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "go: panic: the message",
+            "go: goroutine 1 [running]:",
+            "go: last words"
+        ],
+        "{:?}",
+        backend.logs
+    );
+}

@@ -42,29 +42,40 @@ pub(crate) fn fd_write(
             iovs,
             (iovs_len as u32).saturating_mul(8) as i32,
         )?;
-        let mut text = Vec::new();
         let mut total: u32 = 0;
+        let stream = (fd - 1) as usize;
         for iov in table.chunks_exact(8) {
             let ptr = i32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]);
             let len = i32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]);
             let bytes = read(&mut caller, ptr, len)?;
             total = total.saturating_add(bytes.len() as u32);
-            let room = MAX_LOG_MESSAGE.saturating_sub(text.len());
-            text.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
-        while text.last() == Some(&b'\n') {
-            text.pop();
-        }
-        if !text.is_empty() {
-            let level = if fd == 1 {
-                LogLevel::Info
-            } else {
-                LogLevel::Error
-            };
-            super::plugin_log(&mut caller, level, &text);
+            // Runtimes write a line in pieces (Go's print writes each value on its own): one log line per
+            // line, a long one cut at MAX_LOG_MESSAGE.
+            for &byte in &bytes {
+                let pending = &mut caller.data_mut().output[stream];
+                if byte != b'\n' {
+                    pending.push(byte);
+                }
+                if byte == b'\n' || pending.len() >= MAX_LOG_MESSAGE {
+                    let line = std::mem::take(pending);
+                    log_output(&mut caller, stream, &line);
+                }
+            }
         }
         write_u32(&mut caller, nwritten_out, total)
     })())
+}
+
+/// Log a line the plugin wrote to stdout (info) or stderr (error); empty lines are not logged.
+fn log_output(caller: &mut Caller<'_, HostState>, stream: usize, line: &[u8]) {
+    if !line.is_empty() {
+        let level = if stream == 0 {
+            LogLevel::Info
+        } else {
+            LogLevel::Error
+        };
+        super::plugin_log(caller, level, line);
+    }
 }
 
 pub(crate) fn fd_fdstat_get(

@@ -177,6 +177,17 @@ impl Vm {
         let result = func.call(&mut self.store, params);
         let state = self.store.data_mut();
         state.backend = None;
+        // What the plugin wrote to stdout/stderr without a final newline is a line of its own too.
+        for (stream, level) in [(0, LogLevel::Info), (1, LogLevel::Error)] {
+            if !state.output[stream].is_empty() {
+                let line = std::mem::take(&mut state.output[stream]);
+                state.log_lines = state.log_lines.saturating_add(1);
+                if state.log_lines <= MAX_LOG_LINES_PER_CALLBACK {
+                    let plugin = state.plugin.clone();
+                    backend.log(level, &plugin, &line);
+                }
+            }
+        }
         let over = state.log_lines.saturating_sub(MAX_LOG_LINES_PER_CALLBACK);
         if over > 0 {
             let plugin = state.plugin.clone();

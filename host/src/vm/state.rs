@@ -95,6 +95,9 @@ pub(crate) struct HostState {
     pub(crate) tick_periods: IdMap<u32>,
     /// Log lines the plugin wrote during the current callback (beyond the limit they are counted, not written).
     pub(crate) log_lines: u32,
+    /// What the plugin wrote to stdout and stderr after its last newline (WASI `fd_write`): each line is
+    /// logged once complete, the rest when the callback ends.
+    pub(crate) output: [Vec<u8>; 2],
     /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
     pub(crate) queue_watches: Vec<QueueWatch>,
     /// When the call in progress reaches its time limit (set as it starts): host functions that wait
@@ -139,6 +142,7 @@ impl HostState {
             warned_once: Vec::new(),
             tick_periods: IdMap::default(),
             log_lines: 0,
+            output: [Vec::new(), Vec::new()],
             queue_watches: Vec::new(),
             deadline: Instant::now()
                 + Duration::from_millis(options.time_limit_ms.max(SETUP_TIME_LIMIT_MS)),

@@ -1,0 +1,3 @@
+module go_plugin
+
+go 1.24
