@@ -180,6 +180,10 @@ unsafe extern "C" fn cleanup(data: *mut c_void) {
 
 /// Log phase: end every HTTP context the request opened, in the order they were opened.
 pub(crate) extern "C" fn log_phase_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: nginx runs log handlers with a live request; a request no plugin touched has no state.
+    if unsafe { (*ctx_slot(r)).is_null() } {
+        return ngx::ffi::NGX_OK as ngx_int_t;
+    }
     crate::unwind::catch("the log phase handler", (), || {
         // SAFETY: nginx runs log handlers with a live request.
         unsafe {
