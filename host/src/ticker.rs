@@ -4,8 +4,8 @@
 //! becomes an epoch deadline in ticks.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use wasmtime::Engine;
 
@@ -23,6 +23,42 @@ static LONGEST_LIMIT_MS: AtomicU64 = AtomicU64::new(0);
 /// Set while the ticker sleeps without ticking; the next call to start wakes it.
 static PARKED: AtomicBool = AtomicBool::new(false);
 static WAKE: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
+/// The engine's epoch as this process's ticker advanced it, and when it last did (ns since `origin()`): a call
+/// notes its deadline as an epoch (one load, no clock read), and `poll_oneoff` turns it back into a time.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+static LAST_TICK_NS: AtomicU64 = AtomicU64::new(0);
+
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+/// The epoch at which a call limited to `ms` that starts now is interrupted.
+#[inline]
+pub(crate) fn deadline_epoch(ms: u64) -> u64 {
+    EPOCH.load(Ordering::Relaxed) + deadline_ticks(ms)
+}
+
+/// When a call whose deadline is `epoch` (`deadline_epoch`) and whose limit is `limit_ms` will be interrupted, as
+/// seen at `now`. Without a ticker in this process (the nginx master) calls are not interrupted: the limit
+/// counted from `now` bounds a wait. A ticker that has not ticked for a while (it was parked and the call woke
+/// it) counts from `now` too.
+pub(crate) fn deadline_at(epoch: u64, limit_ms: u64, now: Instant) -> Instant {
+    if TICKER_PID.load(Ordering::Relaxed) != std::process::id() {
+        return now + Duration::from_millis(limit_ms);
+    }
+    let current = EPOCH.load(Ordering::Relaxed);
+    if current >= epoch {
+        return now;
+    }
+    let last = origin() + Duration::from_nanos(LAST_TICK_NS.load(Ordering::Relaxed));
+    let base = if now.saturating_duration_since(last) <= Duration::from_millis(2 * EPOCH_TICK_MS) {
+        last
+    } else {
+        now
+    };
+    base + Duration::from_millis((epoch - current) * EPOCH_TICK_MS)
+}
 
 /// The epoch deadline of a call limited to `ms`: the next tick may come at once, so one tick more than the limit
 /// holds guarantees the call its whole limit (and at most about one tick more).
@@ -75,6 +111,7 @@ pub fn start_epoch_ticker() {
         return;
     }
     let engine = engine().clone();
+    origin();
     let spawned = std::thread::Builder::new()
         .name("wasm-epoch".into())
         .spawn(move || tick_forever(&engine));
@@ -90,6 +127,8 @@ fn tick_forever(engine: &Engine) -> ! {
     loop {
         std::thread::sleep(Duration::from_millis(tick));
         engine.increment_epoch();
+        EPOCH.fetch_add(1, Ordering::Relaxed);
+        LAST_TICK_NS.store(origin().elapsed().as_nanos() as u64, Ordering::Relaxed);
         let now = STARTS.load(Ordering::Relaxed);
         idle_ms = if now == last { idle_ms + tick } else { 0 };
         last = now;

@@ -340,7 +340,8 @@ pub(crate) fn poll_oneoff(
             })
             .min()
             .unwrap_or(Duration::ZERO);
-        let deadline = caller.data().deadline;
+        let state = caller.data();
+        let deadline = crate::ticker::deadline_at(state.deadline_epoch, state.time_limit_ms, start);
         match start.checked_add(nearest) {
             Some(wake) if wake <= deadline => std::thread::sleep(nearest),
             _ => {

@@ -15,7 +15,6 @@ mod state;
 
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use wasmtime::{InstancePre, Store, Trap, TypedFunc, WasmParams, WasmResults};
 
@@ -171,7 +170,9 @@ impl Vm {
         self.store.data_mut().backend = Some(ptr);
         let time_limit = self.time_limit_ms();
         self.store.set_epoch_deadline(deadline_ticks(time_limit));
-        self.store.data_mut().deadline = Instant::now() + Duration::from_millis(time_limit);
+        let state = self.store.data_mut();
+        state.deadline_epoch = crate::ticker::deadline_epoch(time_limit);
+        state.time_limit_ms = time_limit;
         self.store.data_mut().log_lines = 0;
         call_starts();
         let result = func.call(&mut self.store, params);

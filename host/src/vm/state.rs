@@ -8,7 +8,6 @@
 
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use wasmtime::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder, TypedFunc};
 
@@ -100,9 +99,10 @@ pub(crate) struct HostState {
     pub(crate) output: [Vec<u8>; 2],
     /// Shared queues registered by this instance's root contexts (`proxy_on_queue_ready` goes to them).
     pub(crate) queue_watches: Vec<QueueWatch>,
-    /// When the call in progress reaches its time limit (set as it starts): host functions that wait
-    /// (`poll_oneoff`) never wait past it.
-    pub(crate) deadline: Instant,
+    /// The epoch at which the call in progress is interrupted, and its time limit (set as it starts): host
+    /// functions that wait (`poll_oneoff`) never wait past it (`ticker::deadline_at`).
+    pub(crate) deadline_epoch: u64,
+    pub(crate) time_limit_ms: u64,
     pub(super) limits: Limits,
 }
 
@@ -144,8 +144,10 @@ impl HostState {
             log_lines: 0,
             output: [Vec::new(), Vec::new()],
             queue_watches: Vec::new(),
-            deadline: Instant::now()
-                + Duration::from_millis(options.time_limit_ms.max(SETUP_TIME_LIMIT_MS)),
+            deadline_epoch: crate::ticker::deadline_epoch(
+                options.time_limit_ms.max(SETUP_TIME_LIMIT_MS),
+            ),
+            time_limit_ms: options.time_limit_ms.max(SETUP_TIME_LIMIT_MS),
             limits: Limits {
                 store: StoreLimitsBuilder::new()
                     .memory_size(options.memory_limit)
