@@ -50,8 +50,9 @@ impl RootContext {
 pub struct Outcome {
     /// `Pause` asks the host to stop the stream until the plugin continues it.
     pub action: Option<Action>,
-    /// Set when the plugin called `proxy_send_local_response`.
-    pub local_response: Option<LocalResponse>,
+    /// Set when the plugin called `proxy_send_local_response` (boxed: the outcome of every callback moves
+    /// through several functions, most without a local response).
+    pub local_response: Option<Box<LocalResponse>>,
     /// The body chunk, when the plugin changed it with `proxy_set_buffer_bytes`.
     pub body: Option<Vec<u8>>,
     /// HTTP calls the plugin dispatched during the callback, for the proxy to perform; each response goes back

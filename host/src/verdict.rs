@@ -130,7 +130,7 @@ impl HttpContext {
                 &mut outcome.calls,
                 "the plugin answered with a local response",
             );
-            return Verdict::Respond(resp);
+            return Verdict::Respond(*resp);
         }
         if !outcome.calls.is_empty() {
             if phase.can_wait() {

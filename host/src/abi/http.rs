@@ -75,12 +75,12 @@ pub(crate) fn proxy_send_local_response(
         if !details.is_empty() {
             log_details(&mut caller, status_code, &details);
         }
-        caller.data_mut().local_response = Some(LocalResponse {
+        caller.data_mut().local_response = Some(Box::new(LocalResponse {
             status: status_code as u32,
             headers,
             body,
             details,
-        });
+        }));
         Ok(())
     })())
 }

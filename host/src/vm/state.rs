@@ -57,7 +57,7 @@ pub(crate) struct HostState {
     /// HTTP callbacks).
     pub(crate) configurations: IdMap<Rc<[u8]>>,
     pub(crate) body: BodyChunk,
-    pub(crate) local_response: Option<LocalResponse>,
+    pub(crate) local_response: Option<Box<LocalResponse>>,
     pub(crate) contexts: IdMap<ContextKind>,
     pub(crate) effective_context: u32,
     /// The HTTP context whose callback is running (HTTP calls dispatched now belong to it).
