@@ -31,11 +31,7 @@ pub(crate) fn host_log(caller: &mut Caller<'_, HostState>, level: LogLevel, mess
 
 /// Log a line the plugin itself wrote (`proxy_log`, WASI stdout/stderr), within the per-callback limit.
 pub(crate) fn plugin_log(caller: &mut Caller<'_, HostState>, level: LogLevel, message: &[u8]) {
-    let state = caller.data_mut();
-    state.log_lines = state.log_lines.saturating_add(1);
-    if state.log_lines <= crate::limits::MAX_LOG_LINES_PER_CALLBACK {
-        host_log(caller, level, message);
-    }
+    caller.data_mut().plugin_line(level, message);
 }
 
 fn proxy_set_effective_context(

@@ -9,7 +9,6 @@ use wasmtime::{Caller, Trap};
 
 use super::memory::{read, write, write_u32, write_u64, HostResult, Stop};
 use crate::limits::{MAX_LOG_MESSAGE, MAX_RANDOM_GET};
-use crate::types::LogLevel;
 use crate::vm::HostState;
 
 const ESUCCESS: i32 = 0;
@@ -51,31 +50,18 @@ pub(crate) fn fd_write(
             total = total.saturating_add(bytes.len() as u32);
             // Runtimes write a line in pieces (Go's print writes each value on its own): one log line per
             // line, a long one cut at MAX_LOG_MESSAGE.
+            let state = caller.data_mut();
             for &byte in &bytes {
-                let pending = &mut caller.data_mut().output[stream];
                 if byte != b'\n' {
-                    pending.push(byte);
+                    state.output[stream].push(byte);
                 }
-                if byte == b'\n' || pending.len() >= MAX_LOG_MESSAGE {
-                    let line = std::mem::take(pending);
-                    log_output(&mut caller, stream, &line);
+                if byte == b'\n' || state.output[stream].len() >= MAX_LOG_MESSAGE {
+                    state.flush_output(stream);
                 }
             }
         }
         write_u32(&mut caller, nwritten_out, total)
     })())
-}
-
-/// Log a line the plugin wrote to stdout (info) or stderr (error); empty lines are not logged.
-fn log_output(caller: &mut Caller<'_, HostState>, stream: usize, line: &[u8]) {
-    if !line.is_empty() {
-        let level = if stream == 0 {
-            LogLevel::Info
-        } else {
-            LogLevel::Error
-        };
-        super::plugin_log(caller, level, line);
-    }
 }
 
 pub(crate) fn fd_fdstat_get(

@@ -173,22 +173,14 @@ impl Vm {
         let state = self.store.data_mut();
         state.deadline_epoch = crate::ticker::deadline_epoch(time_limit);
         state.time_limit_ms = time_limit;
-        self.store.data_mut().log_lines = 0;
+        state.log_lines = 0;
         call_starts();
         let result = func.call(&mut self.store, params);
         let state = self.store.data_mut();
-        state.backend = None;
         // What the plugin wrote to stdout/stderr without a final newline is a line of its own too.
-        for (stream, level) in [(0, LogLevel::Info), (1, LogLevel::Error)] {
-            if !state.output[stream].is_empty() {
-                let line = std::mem::take(&mut state.output[stream]);
-                state.log_lines = state.log_lines.saturating_add(1);
-                if state.log_lines <= MAX_LOG_LINES_PER_CALLBACK {
-                    let plugin = state.plugin.clone();
-                    backend.log(level, &plugin, &line);
-                }
-            }
-        }
+        state.flush_output(0);
+        state.flush_output(1);
+        state.backend = None;
         let over = state.log_lines.saturating_sub(MAX_LOG_LINES_PER_CALLBACK);
         if over > 0 {
             let plugin = state.plugin.clone();

@@ -15,7 +15,7 @@ use crate::backend::Backend;
 use crate::ids::IdMap;
 use crate::limits::{PluginOptions, SETUP_TIME_LIMIT_MS};
 use crate::messages::{CallResponse, HttpCall, LocalResponse};
-use crate::types::BufferType;
+use crate::types::{BufferType, LogLevel};
 
 /// A body chunk exposed to the guest through `proxy_get_buffer_bytes` during one callback.
 #[derive(Debug, Default)]
@@ -166,6 +166,32 @@ impl HostState {
         // SAFETY: `Vm::call` stores a pointer to a `&mut dyn Backend` that outlives the guest call and removes it
         // before returning; the store is used by one thread and the reference is not kept past this borrow.
         self.backend.map(|mut p| unsafe { p.as_mut() })
+    }
+
+    /// Log a line the plugin itself wrote (`proxy_log`, WASI stdout/stderr), within the per-callback limit
+    /// (past it the line is counted, not written).
+    pub(crate) fn plugin_line(&mut self, level: LogLevel, message: &[u8]) {
+        self.log_lines = self.log_lines.saturating_add(1);
+        if self.log_lines <= crate::limits::MAX_LOG_LINES_PER_CALLBACK {
+            let plugin = self.plugin.clone();
+            if let Some(backend) = self.backend() {
+                backend.log(level, &plugin, message);
+            }
+        }
+    }
+
+    /// Log what the plugin wrote to stdout (`stream` 0, info) or stderr (1, error) since its last newline as a
+    /// line of its own (nothing for an empty one).
+    pub(crate) fn flush_output(&mut self, stream: usize) {
+        let line = std::mem::take(&mut self.output[stream]);
+        if !line.is_empty() {
+            let level = if stream == 0 {
+                LogLevel::Info
+            } else {
+                LogLevel::Error
+            };
+            self.plugin_line(level, &line);
+        }
     }
 
     /// The root context of context `id` (itself when it is a root).
