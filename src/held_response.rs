@@ -191,28 +191,29 @@ fn go_on(r: *mut ngx_http_request_t, lc: &LocConf, held: HeldResponse) -> ngx_in
             NGX_OK as ngx_int_t
         }
         Headers::Fail => fail(r),
-        Headers::Next => {
-            let rc = filters::next_header_filter(r);
-            // SAFETY: `r` is live.
-            if rc == NGX_ERROR as ngx_int_t
-                || rc > NGX_OK as ngx_int_t
-                || unsafe { (*r).header_only() } != 0
-            {
-                return rc;
-            }
-            if held.body.is_empty() && !held.eos {
-                return rc;
-            }
-            // SAFETY: `r` is live.
-            let out = unsafe { chain_of(r, &held.body, held.eos) };
-            if out.is_null() {
-                return NGX_ERROR as ngx_int_t;
-            }
-            // Through this module's body filter: the body callbacks see what was held.
-            // SAFETY: `r` is live; `out` is a chain of its pool.
-            unsafe { filters::body_filter(r, out) }
-        }
+        Headers::Next => send(r, &held.body, held.eos),
     }
+}
+
+/// Send `r`'s headers on, then `body` (`last`: it ends the response) through this module's body filter, where
+/// the body callbacks see it (or a substituted body replaces it), unless the headers leave no body to send.
+fn send(r: *mut ngx_http_request_t, body: &[u8], last: bool) -> ngx_int_t {
+    let rc = filters::next_header_filter(r);
+    // SAFETY: `r` is live.
+    if rc == NGX_ERROR as ngx_int_t
+        || rc > NGX_OK as ngx_int_t
+        || unsafe { (*r).header_only() } != 0
+        || (body.is_empty() && !last)
+    {
+        return rc;
+    }
+    // SAFETY: `r` is live.
+    let out = unsafe { chain_of(r, body, last) };
+    if out.is_null() {
+        return NGX_ERROR as ngx_int_t;
+    }
+    // SAFETY: `r` is live; `out` is a chain of its pool.
+    unsafe { filters::body_filter(r, out) }
 }
 
 /// The module's 500 replaces the held response (its headers were never sent); the producer's later bytes are
@@ -231,23 +232,10 @@ fn fail(r: *mut ngx_http_request_t) -> ngx_int_t {
     if let Some(rctx) = unsafe { existing_request_ctx(r) } {
         rctx.host_error = true;
         rctx.local_response = true;
-        // Sent below; what the producer still sends is dropped by the body filter.
-        rctx.substitute_body = Some(Vec::new());
+        // The body filter sends this body once and drops what the producer still sends.
+        rctx.substitute_body = Some(PAGE.to_vec());
     }
     // SAFETY: `r` is live.
     unsafe { (*r).set_header_only(0) };
-    let rc = filters::next_header_filter(r);
-    // SAFETY: `r` is live.
-    if rc == NGX_ERROR as ngx_int_t
-        || rc > NGX_OK as ngx_int_t
-        || unsafe { (*r).header_only() } != 0
-    {
-        return rc;
-    }
-    // SAFETY: `r` is live.
-    let out = unsafe { chain_of(r, PAGE, true) };
-    if out.is_null() {
-        return NGX_ERROR as ngx_int_t;
-    }
-    filters::next_body_filter(r, out)
+    send(r, &[], true)
 }
