@@ -63,7 +63,7 @@ pub(crate) fn next_header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
 }
 
 /// Pass `chain` of `r`'s response body to the next body filter.
-pub(crate) fn next_body_filter(r: *mut ngx_http_request_t, chain: *mut ngx_chain_t) -> ngx_int_t {
+fn next_body_filter(r: *mut ngx_http_request_t, chain: *mut ngx_chain_t) -> ngx_int_t {
     // SAFETY: nginx set the next filter before our postconfiguration put us in front of it.
     unsafe {
         NEXT_BODY_FILTER
@@ -72,13 +72,13 @@ pub(crate) fn next_body_filter(r: *mut ngx_http_request_t, chain: *mut ngx_chain
     }
 }
 
-/// Header filter: `proxy_on_response_headers` of each plugin of the location.
 /// Whether `r` is a main request in a location without plugins: nothing for the filters to do (checked before
 /// anything else, as most of a server's traffic is such).
 fn untouched(r: *mut ngx_http_request_t) -> bool {
     is_main(r) && loc_conf(r).is_none_or(|lc| lc.filters.is_none())
 }
 
+/// Header filter: `proxy_on_response_headers` of each plugin of the location.
 pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
     if untouched(r) {
         return next_header_filter(r);
