@@ -3,6 +3,7 @@
 //! through the chain; HTTP calls a callback dispatches are performed in between while the request waits. nginx
 //! re-enters `access_handler` whenever the phase runs again; the request's `AccessState` says where it stands.
 
+use std::borrow::Cow;
 use std::ptr;
 
 use ngx::ffi::{
@@ -223,7 +224,7 @@ fn body_chain(
     changed: bool,
 ) -> ngx_int_t {
     let mut body = ChainBody {
-        bytes: body,
+        bytes: Cow::Owned(body),
         changed,
     };
     let end = run_chain(
@@ -240,7 +241,7 @@ fn body_chain(
     );
     let then = |next: usize, body: ChainBody| AccessState::Body {
         next,
-        body: body.bytes,
+        body: body.bytes.into_owned(),
         changed: body.changed,
     };
     match end {

@@ -210,13 +210,7 @@ impl RequestBackend {
             }
             for_each_header(list, |h| {
                 let key = bytes(&h.key);
-                let hidden = match map {
-                    // Envoy's map: the Host of HTTP/1 is `:authority` only.
-                    MapType::HttpRequestHeaders => is_host(key),
-                    MapType::HttpResponseHeaders => key.eq_ignore_ascii_case(b"content-type"),
-                    _ => false,
-                };
-                if !hidden {
+                if !hidden(map, key) {
                     f(key, bytes(&h.value));
                 }
             });
@@ -238,6 +232,16 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
+/// Whether a header of `map`'s nginx list is left out of the map plugins see: the Host of HTTP/1 is `:authority`
+/// only (as in Envoy); a response's Content-Type is nginx's own field, listed once from there.
+fn hidden(map: MapType, key: &[u8]) -> bool {
+    match map {
+        MapType::HttpRequestHeaders => is_host(key),
+        MapType::HttpResponseHeaders => key.eq_ignore_ascii_case(b"content-type"),
+        _ => false,
+    }
+}
+
 /// Whether a request header is the Host (which plugins see as `:authority` only).
 fn is_host(key: &[u8]) -> bool {
     key.eq_ignore_ascii_case(b"host")
@@ -253,22 +257,27 @@ impl HttpBackend for RequestBackend {
     }
 
     fn map_count(&mut self, map: MapType) -> Result<usize, Status> {
-        let mut n = 0;
-        if map == MapType::HttpRequestHeaders {
-            // Every request call counts these: the four pseudo-headers plus the list, without visiting values.
-            let list = self.headers_list(map)?;
-            // SAFETY: `r` is live and `list` is its request header list.
-            unsafe {
-                for_each_header(list, |h| {
-                    if !is_host(bytes(&h.key)) {
-                        n += 1
-                    }
-                })
+        // Every headers callback passes the count: the pseudo-headers and nginx's own fields are counted as
+        // visit_map lists them, the list's entries without reading their values.
+        let list = self.headers_list(map)?;
+        // SAFETY: `r` is live and `list` is one of its header lists.
+        unsafe {
+            let out = &(*self.r).headers_out;
+            let mut n = match map {
+                MapType::HttpRequestHeaders => 4,
+                MapType::HttpResponseTrailers => 0,
+                _ => {
+                    1 + usize::from(out.content_type.len > 0)
+                        + usize::from(out.content_length.is_null() && out.content_length_n >= 0)
+                }
             };
-            return Ok(4 + n);
+            for_each_header(list, |h| {
+                if !hidden(map, bytes(&h.key)) {
+                    n += 1
+                }
+            });
+            Ok(n)
         }
-        self.visit_map(map, &mut |_, _| n += 1)?;
-        Ok(n)
     }
 
     fn map_add(&mut self, map: MapType, key: &[u8], value: &[u8]) -> Result<(), Status> {

@@ -3,6 +3,8 @@
 //! both entrances share) and the chain stopped where the verdict says. The phases (`access.rs`, `filters.rs`)
 //! carry out how the chain ended. No unsafe of its own beyond reaching the request's state.
 
+use std::borrow::Cow;
+
 use ngx::ffi::ngx_http_request_t;
 use proxy_wasm_host::{
     Error, FailurePolicy, HttpCall, HttpContext, LocalResponse, Outcome, Phase, Verdict,
@@ -13,8 +15,9 @@ use crate::conf::{Failure, Filter, LocConf};
 use crate::request::request_ctx;
 
 /// A body the chain's plugins see in turn, each one as the plugins before it left it.
-pub(crate) struct ChainBody {
-    pub bytes: Vec<u8>,
+pub(crate) struct ChainBody<'a> {
+    /// Borrowed from nginx's buffer until a plugin changes it.
+    pub bytes: Cow<'a, [u8]>,
     /// Whether a plugin changed it.
     pub changed: bool,
 }
@@ -57,7 +60,7 @@ pub(crate) fn run_chain(
     lc: &LocConf,
     phase: Phase,
     from: usize,
-    mut body: Option<&mut ChainBody>,
+    mut body: Option<&mut ChainBody<'_>>,
     mut call: impl FnMut(
         &mut HttpContext,
         &mut RequestBackend,
@@ -80,7 +83,7 @@ pub(crate) fn run_chain(
                 http,
                 &mut backend,
                 filter,
-                body.as_deref().map(|b| b.bytes.as_slice()),
+                body.as_deref().map(|b| &*b.bytes),
             ),
             // The plugin could not start on this request; a failed context stands in for it from now on.
             Err(e) => Some(Err(e)),
@@ -91,7 +94,7 @@ pub(crate) fn run_chain(
         };
         let mut keep = |changed: Option<Vec<u8>>| {
             if let (Some(body), Some(bytes)) = (body.as_deref_mut(), changed) {
-                body.bytes = bytes;
+                body.bytes = Cow::Owned(bytes);
                 body.changed = true;
             }
         };

@@ -14,7 +14,7 @@ use ngx::ffi::{
 };
 use proxy_wasm_host::{HttpBackend, LogLevel, MapType, Phase};
 
-use crate::backend::buffers::{chain_of, collect, consume};
+use crate::backend::buffers::{chain_bytes, chain_of, consume};
 use crate::backend::RequestBackend;
 use crate::chain::{run_chain, ChainBody, ChainEnd};
 use crate::conf::{Failure, LocConf};
@@ -303,7 +303,7 @@ fn response_body(
         return Ok(None);
     }
     // SAFETY: `input` is the chain nginx hands to body filters; buffers in memory hold pos..last.
-    let (bytes, eos, readable) = unsafe { collect(input) };
+    let (bytes, eos, readable) = unsafe { chain_bytes(input) };
     if !readable {
         // SAFETY: `r` is live.
         let backend = unsafe { RequestBackend::new(r) };

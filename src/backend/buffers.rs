@@ -1,6 +1,7 @@
 //! nginx buffer chains: copying bytes in (`chain_of`), reading them out of memory and file buffers
 //! (`collect`), marking a chain consumed, and replacing the request body a plugin changed. Part of the module's one home for nginx struct walking.
 
+use std::borrow::Cow;
 use std::ptr;
 
 use ngx::ffi::{ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_request_t};
@@ -37,6 +38,51 @@ pub(crate) unsafe fn chain_of(
         (*cl).next = ptr::null_mut();
         cl
     }
+}
+
+/// The bytes of a chain as `collect` gives them, borrowed from the buffer when they are all in one buffer in
+/// memory (the usual shape of a body filter's input: no copy, no allocation).
+///
+/// # Safety
+/// `input` must be a valid chain; the borrowed bytes live as long as its buffers (the caller's `'a`).
+pub(crate) unsafe fn chain_bytes<'a>(input: *mut ngx_chain_t) -> (Cow<'a, [u8]>, bool, bool) {
+    let mut one: Option<&'a [u8]> = None;
+    let mut eos = false;
+    let mut cl = input;
+    // SAFETY: guaranteed by the caller; buffers in memory hold pos..last.
+    unsafe {
+        while !cl.is_null() {
+            let b = (*cl).buf;
+            if (*b).last_buf() != 0 || (*b).last_in_chain() != 0 {
+                eos = true;
+            }
+            let in_memory = (*b).temporary() != 0 || (*b).memory() != 0 || (*b).mmap() != 0;
+            if in_memory {
+                let len = (*b).last.offset_from((*b).pos) as usize;
+                if len > 0 {
+                    if one.is_some() {
+                        // A second buffer with bytes: copy them all.
+                        return owned(input);
+                    }
+                    one = Some(std::slice::from_raw_parts((*b).pos, len));
+                }
+            } else if (*b).in_file() != 0 {
+                return owned(input);
+            }
+            cl = (*cl).next;
+        }
+    }
+    (Cow::Borrowed(one.unwrap_or_default()), eos, true)
+}
+
+/// `collect`'s answer in `chain_bytes`'s form.
+///
+/// # Safety
+/// As `collect`.
+unsafe fn owned<'a>(input: *mut ngx_chain_t) -> (Cow<'a, [u8]>, bool, bool) {
+    // SAFETY: guaranteed by the caller.
+    let (bytes, eos, readable) = unsafe { collect(input) };
+    (Cow::Owned(bytes), eos, readable)
 }
 
 /// The bytes of a chain (file-backed buffers are read, as nginx's copy filter would: the module's body filter
