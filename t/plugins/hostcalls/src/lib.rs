@@ -48,6 +48,17 @@
 //! - `close` {`stream`?: 0 request (default), 1 response}: `proxy_close_stream`; logs the status
 //! - `foreign` {`name`, `args`?}: `proxy_call_foreign_function`; logs `foreign "<name>" -> Ok "<result>"` or
 //!   the status
+//! - `define_metric` {`kind`: counter|gauge|histogram, `name`}: logs `define_metric <kind> "<name>" -> Ok id=<n>`
+//!   (the id is kept by kind and name for the next three) or the status; `increment_metric` {`kind`, `name`,
+//!   `by`}, `record_metric` {`kind`, `name`, `value`}, `get_metric` {`kind`, `name`}: log the status (and
+//!   `get_metric`'s value)
+//! - `context_id`: logs `context_id=<this HTTP context> root_id=<its root context>` (`root_id=<n>` alone in root
+//!   callbacks)
+//! - `write_file` {`path`, `data`}: `std::fs::write` through WASI; logs `write_file "<path>" -> Ok` or
+//!   `-> Err <the error>`; `stderr` {`msg`}: writes `msg` and a newline to standard error
+//!
+//! `on_done` steps run in the root context's `proxy_on_done` (logged as `root on_done root_id=<n>`), which
+//! answers `done_result` (default true).
 //!
 //! `tick_period_ms` asks for ticks; `on_tick` steps run at each (`"if_call": k` at the k-th); a call dispatched
 //! there is the root context's, and its answer runs `on_root_http_call_response` (logged as `root
@@ -66,6 +77,9 @@ use std::rc::Rc;
 thread_local! {
     /// The HTTP contexts `postpone` remembered, for `resume_postponed`.
     static POSTPONED: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The ids `define_metric` got, by kind and name.
+    static METRICS: std::cell::RefCell<std::collections::HashMap<(MetricKind, String), u32>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 mod raw {
@@ -138,6 +152,15 @@ mod raw {
             results: *mut *mut u8,
             results_size: *mut usize,
         ) -> u32;
+        pub fn proxy_define_metric(
+            kind: u32,
+            name: *const u8,
+            name_size: usize,
+            id: *mut u32,
+        ) -> u32;
+        pub fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+        pub fn proxy_record_metric(id: u32, value: u64) -> u32;
+        pub fn proxy_get_metric(id: u32, value: *mut u64) -> u32;
         pub fn proxy_send_local_response(
             status: u32,
             details: *const u8,
@@ -306,6 +329,51 @@ enum Op {
         stream: u32,
     },
     Status,
+    DefineMetric {
+        kind: MetricKind,
+        name: String,
+    },
+    IncrementMetric {
+        kind: MetricKind,
+        name: String,
+        by: i64,
+    },
+    RecordMetric {
+        kind: MetricKind,
+        name: String,
+        value: u64,
+    },
+    GetMetric {
+        kind: MetricKind,
+        name: String,
+    },
+    ContextId,
+    WriteFile {
+        path: String,
+        data: String,
+    },
+    Stderr {
+        msg: String,
+    },
+}
+
+/// A metric type, named as in the spec (its number is the position).
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl MetricKind {
+    fn label(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -341,6 +409,10 @@ struct Config {
     /// The steps for the answer of a call the root context dispatched (from `on_tick`).
     #[serde(default)]
     on_root_http_call_response: Vec<Step>,
+    /// The steps of the root context's `proxy_on_done`, and what it answers.
+    #[serde(default)]
+    on_done: Vec<Step>,
+    done_result: Option<bool>,
 }
 
 impl Config {
@@ -356,6 +428,7 @@ impl Config {
             &self.on_http_call_response,
             &self.on_tick,
             &self.on_root_http_call_response,
+            &self.on_done,
         ];
         for step in all.into_iter().flatten() {
             match &step.op {
@@ -491,6 +564,8 @@ struct Call {
     call: Option<u32>,
     /// The HTTP context running the steps (none in root callbacks).
     context_id: Option<u32>,
+    /// The root context the steps belong to.
+    root_id: u32,
 }
 
 impl Call {
@@ -518,6 +593,73 @@ fn run(steps: &[Step], call: &Call) -> u32 {
 
 fn run_op(op: &Op, call: &Call) -> Option<u32> {
     match op {
+        Op::DefineMetric { kind, name } => {
+            let mut id = 0;
+            // SAFETY: the name is a live string, the out-pointer a local.
+            let s = unsafe {
+                raw::proxy_define_metric(*kind as u32, name.as_ptr(), name.len(), &mut id)
+            };
+            if s == 0 {
+                METRICS.with(|m| m.borrow_mut().insert((*kind, name.clone()), id));
+                call.say(&format!(
+                    "define_metric {} {name:?} -> Ok id={id}",
+                    kind.label()
+                ));
+            } else {
+                call.say(&format!(
+                    "define_metric {} {name:?} -> {}",
+                    kind.label(),
+                    status_name(s)
+                ));
+            }
+        }
+        Op::IncrementMetric { kind, name, by } => {
+            let id = metric_id(*kind, name);
+            // SAFETY: a plain call without pointers.
+            let s = unsafe { raw::proxy_increment_metric(id, *by) };
+            call.say(&format!(
+                "increment_metric {} {name:?} by {by} -> {}",
+                kind.label(),
+                status_name(s)
+            ));
+        }
+        Op::RecordMetric { kind, name, value } => {
+            let id = metric_id(*kind, name);
+            // SAFETY: a plain call without pointers.
+            let s = unsafe { raw::proxy_record_metric(id, *value) };
+            call.say(&format!(
+                "record_metric {} {name:?} {value} -> {}",
+                kind.label(),
+                status_name(s)
+            ));
+        }
+        Op::GetMetric { kind, name } => {
+            let id = metric_id(*kind, name);
+            let mut value = 0;
+            // SAFETY: the out-pointer is a local.
+            let s = unsafe { raw::proxy_get_metric(id, &mut value) };
+            if s == 0 {
+                call.say(&format!(
+                    "get_metric {} {name:?} -> Ok {value}",
+                    kind.label()
+                ));
+            } else {
+                call.say(&format!(
+                    "get_metric {} {name:?} -> {}",
+                    kind.label(),
+                    status_name(s)
+                ));
+            }
+        }
+        Op::ContextId => match call.context_id {
+            Some(id) => call.say(&format!("context_id={id} root_id={}", call.root_id)),
+            None => call.say(&format!("root_id={}", call.root_id)),
+        },
+        Op::WriteFile { path, data } => match std::fs::write(path, data) {
+            Ok(()) => call.say(&format!("write_file {path:?} -> Ok")),
+            Err(e) => call.say(&format!("write_file {path:?} -> Err {e}")),
+        },
+        Op::Stderr { msg } => eprintln!("{msg}"),
         Op::Status => {
             let mut code: u32 = 0;
             let mut data: *mut u8 = null_mut();
@@ -889,6 +1031,16 @@ fn run_op(op: &Op, call: &Call) -> Option<u32> {
     None
 }
 
+/// The id `define_metric` got for `kind` and `name` (an id no metric has when it was not defined).
+fn metric_id(kind: MetricKind, name: &str) -> u32 {
+    METRICS.with(|m| {
+        m.borrow()
+            .get(&(kind, name.to_string()))
+            .copied()
+            .unwrap_or(u32::MAX)
+    })
+}
+
 fn buffer_of(buffer: &Option<TypeRef>, call: &Call) -> Option<(u32, String)> {
     match buffer {
         Some(b) => Some((b.resolve(&BUFFERS).ok()?, b.label())),
@@ -904,13 +1056,15 @@ fn buffer_of(buffer: &Option<TypeRef>, call: &Call) -> Option<(u32, String)> {
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { config: Rc::default(), ticks: 0, responses: 0 })
+    proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> {
+        Box::new(Root { config: Rc::default(), id, ticks: 0, responses: 0 })
     });
 }}
 
 struct Root {
     config: Rc<Config>,
+    /// This root context's id.
+    id: u32,
     /// Ticks so far (`"if_call": k` in `on_tick` runs at the k-th).
     ticks: u32,
     /// Answers of the root context's own calls so far.
@@ -940,9 +1094,31 @@ impl Context for Root {
             body_buffer: Some(4),
             call: Some(self.responses),
             context_id: None,
+            root_id: self.id,
         };
         let config = self.config.clone();
         run(&config.on_root_http_call_response, &call);
+    }
+
+    fn on_done(&mut self) -> bool {
+        if !self.config.on_done.is_empty() || self.config.done_result.is_some() {
+            log(
+                LogLevel::Info,
+                &format!("hostcalls: root on_done root_id={}", self.id),
+            );
+            let call = Call {
+                name: "on_done",
+                body_size: 0,
+                end_of_stream: true,
+                body_buffer: None,
+                call: None,
+                context_id: None,
+                root_id: self.id,
+            };
+            let config = self.config.clone();
+            run(&config.on_done, &call);
+        }
+        self.config.done_result.unwrap_or(true)
     }
 }
 
@@ -973,6 +1149,7 @@ impl RootContext for Root {
             body_buffer: Some(7),
             call: None,
             context_id: None,
+            root_id: self.id,
         };
         if !config.on_configure.is_empty() {
             log(
@@ -1000,6 +1177,7 @@ impl RootContext for Root {
             body_buffer: None,
             call: Some(self.ticks),
             context_id: None,
+            root_id: self.id,
         };
         let config = self.config.clone();
         run(&config.on_tick, &call);
@@ -1009,6 +1187,7 @@ impl RootContext for Root {
         Some(Box::new(Http {
             config: self.config.clone(),
             id: context_id,
+            root_id: self.id,
             responses: 0,
         }))
     }
@@ -1022,6 +1201,8 @@ struct Http {
     config: Rc<Config>,
     /// This context's id (what `postpone` remembers).
     id: u32,
+    /// Its root context's id.
+    root_id: u32,
     /// HTTP-call responses received so far.
     responses: u32,
 }
@@ -1049,6 +1230,7 @@ impl Context for Http {
             body_buffer: Some(4),
             call: Some(self.responses),
             context_id: Some(self.id),
+            root_id: self.root_id,
         };
         let config = self.config.clone();
         run(&config.on_http_call_response, &call);
@@ -1084,6 +1266,7 @@ impl Http {
             body_buffer: body,
             call: None,
             context_id: Some(self.id),
+            root_id: self.root_id,
         };
         let n = run(steps, &call);
         if n > 1 {
@@ -1157,6 +1340,7 @@ impl HttpContext for Http {
             body_buffer: None,
             call: None,
             context_id: None,
+            root_id: self.root_id,
         };
         run(&self.config.on_log, &call);
     }
