@@ -204,7 +204,7 @@ impl HttpContext {
         };
         let id = self.id as i32;
         // The store and the callbacks are separate fields: `f` stays borrowed.
-        begin(vm.store.data_mut(), self.id);
+        begin(vm.store.data_mut(), self.id, !request);
         let action = match f {
             None => Ok(0),
             Some(HeadersFn::V1(f)) => {
@@ -255,7 +255,7 @@ impl HttpContext {
         let Some(f) = f else {
             return Ok(Outcome::default());
         };
-        begin(vm.state(), self.id);
+        begin(vm.state(), self.id, kind == BufferType::HttpResponseBody);
         let state = vm.state();
         state.body.kind = Some(kind);
         state.body.bytes.clear();
@@ -382,7 +382,7 @@ impl HttpContext {
             Some(ContextKind::Http { root }) => *root,
             _ => return Err(Error::BadArgument("the HTTP context is gone".to_string())),
         };
-        begin(vm.state(), self.id);
+        begin(vm.state(), self.id, false);
         let r = vm.deliver_answer(backend, root, token, grpc, response);
         vm.state().stream = None;
         let Some(name) = r? else {
@@ -449,9 +449,12 @@ fn take_id(ids: &mut Vec<u32>, id: u32) -> bool {
 }
 
 /// Prepare the state for a callback of HTTP context `id`.
-fn begin(state: &mut HostState, id: u32) {
+/// Start a callback of HTTP context `id`; `response`: it is one of the response callbacks (which cannot wait for
+/// calls).
+fn begin(state: &mut HostState, id: u32, response: bool) {
     state.effective_context = id;
     state.stream = Some(id);
+    state.response_callback = response;
     state.dispatched.clear();
     state.resumed = false;
     state.close = false;

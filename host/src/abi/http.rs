@@ -341,6 +341,14 @@ pub(super) fn dispatcher(
         Err(Stop::Status(Status::InternalFailure))
     };
     let state = caller.data();
+    if state.stream.is_some() && state.response_callback {
+        // As api7's host: the plugin learns at once (a call from a response callback could not be waited for).
+        let why = format!(
+            "{kind} calls cannot be dispatched from a response callback (the response cannot wait for them)"
+        );
+        host_log(caller, LogLevel::Error, format!("{func}: {why}").as_bytes());
+        return Err(Stop::Status(Status::BadArgument));
+    }
     let Some(context_id) = state.stream.or(state.running_root) else {
         let why = format!(
             "{kind} calls are dispatched from request callbacks, ticks, queue deliveries and call answers"

@@ -62,6 +62,8 @@ pub(crate) struct HostState {
     pub(crate) effective_context: u32,
     /// The HTTP context whose callback is running (HTTP calls dispatched now belong to it).
     pub(crate) stream: Option<u32>,
+    /// That callback is a response callback: calls dispatched there are refused (the response cannot wait).
+    pub(crate) response_callback: bool,
     /// The root context whose tick, queue delivery or call answer is running (calls dispatched now are its).
     pub(crate) running_root: Option<u32>,
     /// HTTP calls dispatched during the current callback.
@@ -127,6 +129,7 @@ impl HostState {
             contexts: IdMap::default(),
             effective_context: 0,
             stream: None,
+            response_callback: false,
             running_root: None,
             dispatched: Vec::new(),
             pending_calls: IdMap::default(),
