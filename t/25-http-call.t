@@ -339,7 +339,7 @@ content
 --- grep_error_log_out
 proxy_http_call: bad header "x-a"
 dispatch 127.0.0.1:1 -> BadArgument
-proxy_http_call: bad upstream (want host[:port])
+proxy_http_call: bad upstream (want host[:port] or an upstream name)
 dispatch  -> BadArgument
 --- no_error_log
 NEVER_CALLED

@@ -187,9 +187,10 @@ impl HttpContext {
         }
         let n = calls.len();
         calls.clear();
+        // A warning: what the plugin did otherwise stands (its answer, its close); a failure has its own line.
         self.log(
             backend,
-            LogLevel::Error,
+            LogLevel::Warn,
             format!("{n} HTTP call(s) dropped: {why}"),
         );
     }

@@ -8,6 +8,7 @@ use wasmtime::Caller;
 use super::host_log;
 use super::http::{call_timeout, clean, dispatcher, new_token};
 use super::memory::{read, read_limited, status, write_u32, HostResult, Stop};
+use crate::http_syntax::call_target;
 use crate::limits::{MAX_HTTP_CALL_BODY, MAX_MAP_BYTES};
 use crate::map;
 use crate::messages::{GrpcMethod, HttpCall};
@@ -54,7 +55,7 @@ pub(crate) fn proxy_grpc_call(
         let metadata = read_limited(&mut caller, metadata_ptr, metadata_len, MAX_MAP_BYTES)?;
         let message = read(&mut caller, message_ptr, message_len)?;
         let upstream = match String::from_utf8(upstream) {
-            Ok(u) if !u.is_empty() && clean(u.as_bytes(), false) => u,
+            Ok(u) if call_target(u.as_bytes()).is_some() => u,
             _ => {
                 return refuse(
                     &mut caller,

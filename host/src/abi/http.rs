@@ -8,6 +8,7 @@ use super::host_log;
 use super::memory::{
     copy_out, read, read_limited, status, with_bytes, write_u32, HostResult, Stop,
 };
+use crate::http_syntax::call_target;
 use crate::limits::{
     DEFAULT_HTTP_CALL_TIMEOUT_MS, MAX_HTTP_CALLS_PER_CONTEXT, MAX_HTTP_CALL_BODY,
     MAX_HTTP_CALL_TIMEOUT_MS, MAX_LOCAL_RESPONSE_BODY, MAX_MAP_BYTES,
@@ -239,12 +240,14 @@ pub(crate) fn proxy_http_call(
         let body = read(&mut caller, body_ptr, body_len)?;
         let raw_trailers = read_limited(&mut caller, trailers_ptr, trailers_len, MAX_MAP_BYTES)?;
         let upstream = match String::from_utf8(upstream) {
-            Ok(u) if !u.is_empty() && clean(u.as_bytes(), false) => u,
+            // The target is checked now, as on api7's host and Envoy (an unknown cluster): the plugin learns at
+            // once, not from a failed call.
+            Ok(u) if call_target(u.as_bytes()).is_some() => u,
             _ => {
                 return refuse(
                     &mut caller,
                     Status::BadArgument,
-                    "bad upstream (want host[:port])",
+                    "bad upstream (want host[:port] or an upstream name)",
                 )
             }
         };
