@@ -322,6 +322,36 @@ function _M.on_http_request_headers(ctx)
     return after_request_callback(ctx)
 end
 
+local REQUEST_CHUNKS = "proxy-wasm.request_chunks"
+
+-- What a plugin made of the request body replaces the body nginx passes on (proxy_set_buffer_bytes). Fed in one
+-- call, the changed chunk is the body; fed in several (eof false until the last), the chunks are kept per plugin
+-- ctx as the plugin left them, and at the last one the body becomes all of them when the plugin changed any.
+local function keep_request_body(ctx, body, eof, changed)
+    local all = ngx.ctx[REQUEST_CHUNKS]
+    local mine = all and all[ctx]
+    if eof and not mine then
+        if changed then
+            ngx.req.set_body_data(changed)
+        end
+        return
+    end
+    if not mine then
+        all = all or {}
+        mine = { changed = false }
+        all[ctx] = mine
+        ngx.ctx[REQUEST_CHUNKS] = all
+    end
+    mine[#mine + 1] = changed or body or ""
+    mine.changed = mine.changed or changed ~= nil
+    if eof then
+        all[ctx] = nil
+        if mine.changed then
+            ngx.req.set_body_data(table.concat(mine))
+        end
+    end
+end
+
 function _M.on_http_request_body(ctx, body, eof)
     if body ~= nil and type(body) ~= "string" then
         return nil, "bad body"
@@ -340,11 +370,12 @@ function _M.on_http_request_body(ctx, body, eof)
         return wait_paused(ctx, "failed to run proxy_on_http_request_body")
     end
     local calls = result[0].calls > 0
+    local changed
     if rc == BODY then
-        -- The plugin changed the body (proxy_set_buffer_bytes): it replaces the request body nginx passes on.
         local res = result[0]
-        ngx.req.set_body_data(ffi_string(res.body, res.body_len))
+        changed = ffi_string(res.body, res.body_len)
     end
+    keep_request_body(ctx, body, eof, changed)
     if calls then
         return run_calls(get_request(), ctx)
     end
