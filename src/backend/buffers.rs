@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::ptr;
 
-use ngx::ffi::{ngx_alloc_chain_link, ngx_chain_t, ngx_create_temp_buf, ngx_http_request_t};
+use ngx::ffi::{
+    ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_create_temp_buf, ngx_http_request_t,
+};
 
 /// A one-buffer chain holding a copy of `bytes` in the request pool (`last`: it ends the body).
 ///
@@ -40,39 +42,74 @@ pub(crate) unsafe fn chain_of(
     }
 }
 
+/// The buffers of a chain, in order.
+///
+/// # Safety
+/// `cl` must be a valid chain, live while the iterator is used.
+unsafe fn buffers(mut cl: *mut ngx_chain_t) -> impl Iterator<Item = *mut ngx_buf_t> {
+    std::iter::from_fn(move || {
+        if cl.is_null() {
+            return None;
+        }
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            let b = (*cl).buf;
+            cl = (*cl).next;
+            Some(b)
+        }
+    })
+}
+
+/// Whether buffer `b` ends the body (or this subrequest's part of it).
+///
+/// # Safety
+/// `b` must be a valid buffer.
+unsafe fn ends_body(b: *mut ngx_buf_t) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (*b).last_buf() != 0 || (*b).last_in_chain() != 0 }
+}
+
+/// The bytes of buffer `b` when it holds them in memory (pos..last); `None` for a file or special buffer.
+///
+/// # Safety
+/// `b` must be a valid buffer; the bytes live as long as it (the caller's `'a`).
+unsafe fn in_memory<'a>(b: *mut ngx_buf_t) -> Option<&'a [u8]> {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        if (*b).temporary() == 0 && (*b).memory() == 0 && (*b).mmap() == 0 {
+            return None;
+        }
+        let len = (*b).last.offset_from((*b).pos) as usize;
+        Some(if len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts((*b).pos, len)
+        })
+    }
+}
+
 /// The bytes of a chain as `collect` gives them, borrowed from the buffer when they are all in one buffer in
 /// memory (the usual shape of a body filter's input: no copy, no allocation).
 ///
 /// # Safety
 /// `input` must be a valid chain; the borrowed bytes live as long as its buffers (the caller's `'a`).
 pub(crate) unsafe fn chain_bytes<'a>(input: *mut ngx_chain_t) -> (Cow<'a, [u8]>, bool, bool) {
-    let mut one: Option<&'a [u8]> = None;
+    let mut one: &'a [u8] = &[];
     let mut eos = false;
-    let mut cl = input;
-    // SAFETY: guaranteed by the caller; buffers in memory hold pos..last.
+    // SAFETY: guaranteed by the caller.
     unsafe {
-        while !cl.is_null() {
-            let b = (*cl).buf;
-            if (*b).last_buf() != 0 || (*b).last_in_chain() != 0 {
-                eos = true;
+        for b in buffers(input) {
+            eos |= ends_body(b);
+            match in_memory(b) {
+                // A second buffer with bytes, or a file buffer: copy them all.
+                Some(bytes) if !bytes.is_empty() && !one.is_empty() => return owned(input),
+                Some(bytes) if !bytes.is_empty() => one = bytes,
+                None if (*b).in_file() != 0 => return owned(input),
+                _ => {}
             }
-            let in_memory = (*b).temporary() != 0 || (*b).memory() != 0 || (*b).mmap() != 0;
-            if in_memory {
-                let len = (*b).last.offset_from((*b).pos) as usize;
-                if len > 0 {
-                    if one.is_some() {
-                        // A second buffer with bytes: copy them all.
-                        return owned(input);
-                    }
-                    one = Some(std::slice::from_raw_parts((*b).pos, len));
-                }
-            } else if (*b).in_file() != 0 {
-                return owned(input);
-            }
-            cl = (*cl).next;
         }
     }
-    (Cow::Borrowed(one.unwrap_or_default()), eos, true)
+    (Cow::Borrowed(one), eos, true)
 }
 
 /// `collect`'s answer in `chain_bytes`'s form.
@@ -94,18 +131,12 @@ pub(crate) unsafe fn collect(input: *mut ngx_chain_t) -> (Vec<u8>, bool, bool) {
     let mut bytes = Vec::new();
     let mut eos = false;
     let mut readable = true;
-    let mut cl = input;
-    // SAFETY: guaranteed by the caller; buffers in memory hold pos..last, file buffers file_pos..file_last.
+    // SAFETY: guaranteed by the caller; file buffers hold file_pos..file_last.
     unsafe {
-        while !cl.is_null() {
-            let b = (*cl).buf;
-            if (*b).last_buf() != 0 || (*b).last_in_chain() != 0 {
-                eos = true;
-            }
-            let in_memory = (*b).temporary() != 0 || (*b).memory() != 0 || (*b).mmap() != 0;
-            if in_memory {
-                let len = (*b).last.offset_from((*b).pos) as usize;
-                bytes.extend_from_slice(std::slice::from_raw_parts((*b).pos, len));
+        for b in buffers(input) {
+            eos |= ends_body(b);
+            if let Some(m) = in_memory(b) {
+                bytes.extend_from_slice(m);
             } else if (*b).in_file() != 0 && !(*b).file.is_null() {
                 let len = ((*b).file_last - (*b).file_pos).max(0) as usize;
                 let at = bytes.len();
@@ -120,7 +151,6 @@ pub(crate) unsafe fn collect(input: *mut ngx_chain_t) -> (Vec<u8>, bool, bool) {
                     readable = false;
                 }
             }
-            cl = (*cl).next;
         }
     }
     (bytes, eos, readable)
@@ -131,14 +161,11 @@ pub(crate) unsafe fn collect(input: *mut ngx_chain_t) -> (Vec<u8>, bool, bool) {
 /// # Safety
 /// `input` must be a valid chain.
 pub(crate) unsafe fn consume(input: *mut ngx_chain_t) {
-    let mut cl = input;
     // SAFETY: guaranteed by the caller.
     unsafe {
-        while !cl.is_null() {
-            let b = (*cl).buf;
+        for b in buffers(input) {
             (*b).pos = (*b).last;
             (*b).file_pos = (*b).file_last;
-            cl = (*cl).next;
         }
     }
 }
