@@ -3,9 +3,11 @@
 
 Starts nginx (one worker) with t/bench/nginx.conf, then drives each route with wrk in interleaved rounds (the
 order rotating from round to round) so that machine drift hits every route alike. Per route: the median over
-rounds of requests/s, p50/p99 latency and worker CPU microseconds per request (from /proc), and the ratios to
-native Lua and to nginx's own `return 200`, each the median of the ratios taken within one round (neighbouring
-runs: what a noisy machine changes between rounds cancels out). Checks the targets of the issue, writes
+rounds of requests/s, p50/p99 latency and worker CPU microseconds per request (utime + stime of the worker from
+/proc over the requests served), and the ratios to native Lua and to nginx's own `return 200` in that worker
+CPU per request, as the issue defines its targets (native Lua's CPU per request over the route's: 0.95 means
+the route costs the worker 1/0.95 of native Lua's CPU), each the median of the ratios taken within one round
+(neighbouring runs: what a noisy machine changes between rounds cancels out). Checks the targets of the issue, writes
 build/bench/results.md and build/bench/results.svg, and prints the table.
 
 Then a soak: BENCH_SOAK requests (default 1000000; 0 skips it) through the directive route, with the worker's RSS
@@ -187,11 +189,12 @@ def main():
                 t["rps"].append(rps)
                 t["p50"].append(p50)
                 t["p99"].append(p99)
-                this_round[path] = rps
-                print(f"round {rnd + 1}/{ROUNDS} {path:16} {rps:10.0f} req/s", file=sys.stderr)
+                this_round[path] = t["cpu_us"][-1]
+                print(f"round {rnd + 1}/{ROUNDS} {path:16} {rps:10.0f} req/s {this_round[path]:5.2f} µs/req",
+                      file=sys.stderr)
             for path, _ in ROUTES:
-                totals[path]["x_lua"].append(this_round[path] / this_round["/lua"])
-                totals[path]["x_limit"].append(this_round[path] / this_round["/limit"])
+                totals[path]["x_lua"].append(this_round["/lua"] / this_round[path])
+                totals[path]["x_limit"].append(this_round["/limit"] / this_round[path])
         rss_after = rss_kib(worker)
         private_after = private_kib(worker)
         soak = []
@@ -216,7 +219,7 @@ def main():
     by = {r["path"]: r for r in rows}
     lines = [
         f"`make bench`: one nginx worker, `wrk -t1 -c{CONNECTIONS} -d{DURATION}s` per run, {ROUNDS} interleaved "
-        f"rounds (medians; ratios taken within each round), plugin `t/plugins/{PLUGIN}`, "
+        f"rounds (medians; ratios of worker CPU per request, taken within each round), plugin `t/plugins/{PLUGIN}`, "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
         "| route | req/s | × native Lua | × return 200 | p50 ms | p99 ms | worker CPU µs/req |",
