@@ -6,7 +6,10 @@
 //! surgery, `request_headers.rs` and `response_headers.rs` the header semantics of each side, `buffers.rs`
 //! buffer chains, `properties.rs` attributes and variables, `validate.rs` the pure checks (Host, path, names).
 
-use ngx::ffi::{ngx_http_request_t, ngx_list_t, ngx_log_t, ngx_pnalloc, ngx_pool_t, ngx_str_t};
+use ngx::ffi::{
+    ngx_http_headers_out_t, ngx_http_request_t, ngx_list_t, ngx_log_t, ngx_pnalloc, ngx_pool_t,
+    ngx_str_t,
+};
 use proxy_wasm_host::map::Pair;
 use proxy_wasm_host::{Backend, HttpBackend, LogLevel, MapType, Status};
 
@@ -201,9 +204,7 @@ impl RequestBackend {
                     if r.headers_out.content_type.len > 0 {
                         f(b"content-type", bytes(&r.headers_out.content_type));
                     }
-                    if r.headers_out.content_length.is_null() && r.headers_out.content_length_n >= 0
-                    {
-                        let n = r.headers_out.content_length_n as u64;
+                    if let Some(n) = own_content_length(&r.headers_out) {
                         f(b"content-length", decimal(n, &mut digits));
                     }
                 }
@@ -230,6 +231,13 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
             return &buf[at..];
         }
     }
+}
+
+/// The Content-Length nginx keeps as a number outside its header list (listed in the response map from there), if
+/// any: a `content-length` entry of the list is listed as the list has it.
+fn own_content_length(out: &ngx_http_headers_out_t) -> Option<u64> {
+    (out.content_length.is_null() && out.content_length_n >= 0)
+        .then_some(out.content_length_n as u64)
 }
 
 /// Whether a header of `map`'s nginx list is left out of the map plugins see: the Host of HTTP/1 is `:authority`
@@ -268,7 +276,7 @@ impl HttpBackend for RequestBackend {
                 MapType::HttpResponseTrailers => 0,
                 _ => {
                     1 + usize::from(out.content_type.len > 0)
-                        + usize::from(out.content_length.is_null() && out.content_length_n >= 0)
+                        + usize::from(own_content_length(out).is_some())
                 }
             };
             for_each_header(list, |h| {
